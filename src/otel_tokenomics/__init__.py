@@ -1,0 +1,3 @@
+"""otel-tokenomics: LLM token usage and cost inside OpenTelemetry."""
+
+__all__: list[str] = []
