@@ -1,0 +1,110 @@
+"""The state of one instrumented call, from request to the end of its span.
+
+Adapters' readers write into it; the core reads it when the call ends. Its `finish`/`fail` are idempotent, so
+every path that can end a call (normal return, exhaustion, error, close, context exit, garbage collection) may
+call them without coordinating: the span is ended exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from otel_tokenomics.instrumentation.core.guard import report_internal_error
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from otel_tokenomics.instrumentation.core.spec import Endpoint, StreamReader
+    from otel_tokenomics.instrumentation.core.telemetry import Telemetry
+    from otel_tokenomics.semconv.usage import Usage
+
+__all__ = ["Invocation"]
+
+
+class Invocation:
+    __slots__ = (
+        "attributes",
+        "capture_content",
+        "endpoint",
+        "finished",
+        "first_chunk_at",
+        "input_messages",
+        "output_messages",
+        "provider",
+        "provider_cost",
+        "reader",
+        "request_attributes",
+        "request_model",
+        "response_model",
+        "server_address",
+        "server_port",
+        "service_tier",
+        "self_hosted",
+        "span",
+        "started_at",
+        "started_epoch",
+        "stream",
+        "stream_completed",
+        "strip_usage_chunk",
+        "system_instructions",
+        "telemetry",
+        "usage",
+    )
+
+    def __init__(self, telemetry: Telemetry, endpoint: Endpoint, capture_content: bool) -> None:
+        self.telemetry = telemetry
+        self.endpoint = endpoint
+        self.capture_content = capture_content
+        self.started_at = time.perf_counter()
+        self.started_epoch = time.time()
+        self.span: Span | None = None
+        self.finished = False
+        # Request side, written by the adapter's read_request.
+        self.provider: str = "_OTHER"
+        self.server_address: str | None = None
+        self.server_port: int | None = None
+        self.self_hosted = False
+        self.request_model: str | None = None
+        self.stream = False
+        self.request_attributes: dict[str, Any] = {}
+        # Response side, written by read_response or the stream reader.
+        self.response_model: str | None = None
+        self.service_tier: str | None = None  # the tier that was billed (response's, else request's)
+        self.usage: Usage | None = None
+        self.provider_cost: float | None = None  # a cost the provider reported itself (e.g. OpenRouter)
+        self.attributes: dict[str, Any] = {}
+        # Opt-in content, as conventions-shaped Python objects; serialized by the core only if enabled.
+        self.input_messages: list[Any] | None = None
+        self.output_messages: list[Any] | None = None
+        self.system_instructions: list[Any] | None = None
+        # Streams.
+        self.reader: StreamReader | None = None
+        self.first_chunk_at: float | None = None
+        self.strip_usage_chunk = False
+        self.stream_completed: bool | None = None
+
+    def on_chunk(self, chunk: Any) -> bool:
+        """Feed one stream chunk to the reader; True means hide it from the caller. Never raises."""
+        if self.first_chunk_at is None:
+            self.first_chunk_at = time.perf_counter()
+        reader = self.reader
+        if reader is None:
+            return False
+        try:
+            return reader.feed(chunk) and self.strip_usage_chunk
+        except Exception:
+            report_internal_error("stream chunk reader")
+            return False
+
+    def finish(self, *, completed: bool | None = None) -> None:
+        """End successfully (a stream: `completed` says whether it was read to its end)."""
+        if not self.finished:
+            self.finished = True
+            self.stream_completed = completed if self.stream else None
+            self.telemetry.end(self, None)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.finished:
+            self.finished = True
+            self.telemetry.end(self, error)

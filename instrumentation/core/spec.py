@@ -1,0 +1,75 @@
+"""What a provider adapter declares. The core does everything else.
+
+An adapter module lists `Target`s (which SDK methods to wrap) and, per kind of request, an `Endpoint` (how to
+read the request's parameters, the response and the stream chunks into an `Invocation`). Readers only *read*:
+they fill fields and attributes; span lifecycle, metrics, cost, content gating and error isolation are the
+core's. A reader that raises is contained by the core, so readers are written plainly, without try/except.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from otel_tokenomics.instrumentation.core.invocation import Invocation
+
+__all__ = ["Endpoint", "ProviderAdapter", "ResultKind", "StreamReader", "Target"]
+
+
+class ResultKind(Enum):
+    """What an SDK method returned, as far as the core's handling goes."""
+
+    RESPONSE = "response"  # a parsed response object: read it and end the span now
+    STREAM = "stream"  # an iterator of chunks: proxy it, end the span when it ends
+    ASYNC_STREAM = "async_stream"
+    RAW_READ = "raw_read"  # a raw wrapper whose body is already read; `.parse()` is cheap and cached
+    RAW_DEFERRED = "raw_deferred"  # a raw wrapper whose `.parse()` reads the body (or returns a stream) later
+    RAW_DEFERRED_ASYNC = "raw_deferred_async"  # same, with an `async def parse()`
+
+
+class StreamReader(Protocol):
+    """Accumulates what a stream tells us; one per stream."""
+
+    def feed(self, chunk: Any) -> bool:
+        """Read one chunk; return True to hide it from the caller (a usage chunk we asked for ourselves)."""
+        ...
+
+    def close(self) -> None:
+        """Write what was accumulated (usage, finish reasons, content) into the invocation."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """How to read one kind of call (chat, responses, embeddings, ...)."""
+
+    operation: str
+    read_request: Callable[[Invocation, Any, dict[str, Any]], None]
+    """(invocation, SDK resource instance, call kwargs): set provider, server, model, request attributes."""
+    read_response: Callable[[Invocation, Any], None]
+    new_stream_reader: Callable[[Invocation], StreamReader] | None = None
+    inject_stream_usage: Callable[[Invocation, dict[str, Any]], bool] | None = None
+    """Opt-in: ask the provider for usage in the stream; returns True if the kwargs were changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One SDK method to wrap: `module`'s `qualname` (e.g. `Completions.create`)."""
+
+    module: str
+    qualname: str
+    endpoint: Endpoint
+    is_async: bool = False
+
+
+class ProviderAdapter(Protocol):
+    """The per-SDK module's contract."""
+
+    name: str
+    instruments: tuple[str, ...]
+    targets: Sequence[Target]
+
+    def classify(self, result: Any, invocation: Invocation) -> ResultKind: ...

@@ -1,0 +1,254 @@
+"""Spans, metrics and cost for every instrumented call, whatever the provider.
+
+One `Telemetry` per instrumentor holds the tracer, the metric instruments (created once, with the bucket advice
+of the conventions), the price book and the settings. `begin` turns a request into an `Invocation` with a
+started span; `end` is the single place where a call's outcome becomes attributes, metric points and cost.
+Both contain their own errors: the application never sees an exception of ours.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.metrics import Meter, MeterProvider, get_meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+
+from otel_tokenomics.instrumentation.core.guard import report_internal_error
+from otel_tokenomics.instrumentation.core.invocation import Invocation
+from otel_tokenomics.semconv import attributes as attr
+from otel_tokenomics.semconv import metrics as m
+
+if TYPE_CHECKING:
+    from otel_tokenomics.instrumentation.core.config import InstrumentationConfig
+    from otel_tokenomics.instrumentation.core.spec import Endpoint
+    from otel_tokenomics.semconv.prices import PriceBook
+
+__all__ = ["Telemetry"]
+
+_SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
+_INPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.INPUT}
+_OUTPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.OUTPUT}
+_OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+
+
+def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Any:
+    try:
+        return meter.create_histogram(
+            name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
+        )
+    except TypeError:  # opentelemetry-api older than 1.23 has no bucket advice
+        return meter.create_histogram(name, unit=unit, description=description)
+
+
+class Telemetry:
+    def __init__(
+        self,
+        scope: str,
+        version: str,
+        config: InstrumentationConfig,
+        price_book: PriceBook,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.price_book = price_book
+        self.enabled = True
+        self.tracer = trace.get_tracer(scope, version, tracer_provider, schema_url=_SCHEMA_URL)
+        meter = get_meter(scope, version, meter_provider, schema_url=_SCHEMA_URL)
+        self.duration = _histogram(
+            meter, m.GEN_AI_CLIENT_OPERATION_DURATION, m.UNIT_SECONDS, "GenAI operation duration.",
+            m.DURATION_BUCKETS,
+        )
+        self.token_usage = _histogram(
+            meter, m.GEN_AI_CLIENT_TOKEN_USAGE, m.UNIT_TOKEN, "Number of input and output tokens used.",
+            m.TOKEN_BUCKETS,
+        )
+        self.time_to_first_chunk = _histogram(
+            meter, m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, m.UNIT_SECONDS,
+            "Time from the request to the first chunk of a streamed response.", m.DURATION_BUCKETS,
+        )
+        self.cost_histogram = _histogram(
+            meter, m.GEN_AI_CLIENT_OPERATION_COST, m.UNIT_COST,
+            "Cost of one GenAI operation, in the currency named by gen_ai.usage.cost.currency.", m.COST_BUCKETS,
+        )
+        self.cost_counter = meter.create_counter(
+            m.TOKENOMICS_CLIENT_COST, unit=m.UNIT_COST,
+            description="Total cost of GenAI operations, in the currency named by gen_ai.usage.cost.currency.",
+        )
+        self.unpriced_calls = meter.create_counter(
+            m.TOKENOMICS_CLIENT_UNPRICED_CALLS, unit=m.UNIT_CALL,
+            description="GenAI operations that could not be priced, by tokenomics.cost.unpriced_reason.",
+        )
+
+    # --- start ---------------------------------------------------------------------------------------------
+    def begin(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Invocation | None:
+        """Read the request and start the span; None (call proceeds uninstrumented) if anything fails."""
+        try:
+            invocation = Invocation(self, endpoint, self.config.content.on_span or self.config.content.as_event)
+            endpoint.read_request(invocation, instance, kwargs)
+            if (
+                invocation.stream
+                and self.config.inject_stream_usage
+                and endpoint.inject_stream_usage is not None
+            ):
+                invocation.strip_usage_chunk = endpoint.inject_stream_usage(invocation, kwargs)
+            attributes = invocation.request_attributes
+            attributes[attr.GEN_AI_OPERATION_NAME] = endpoint.operation
+            attributes[attr.GEN_AI_PROVIDER_NAME] = invocation.provider
+            if invocation.request_model:
+                attributes[attr.GEN_AI_REQUEST_MODEL] = invocation.request_model
+            if invocation.server_address:
+                attributes[attr.SERVER_ADDRESS] = invocation.server_address
+                if invocation.server_port:
+                    attributes[attr.SERVER_PORT] = invocation.server_port
+            if invocation.stream:
+                attributes[attr.GEN_AI_REQUEST_STREAM] = True
+            name = f"{endpoint.operation} {invocation.request_model}" if invocation.request_model else (
+                endpoint.operation
+            )
+            invocation.span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            return invocation
+        except Exception:
+            report_internal_error("request reader")
+            return None
+
+    # --- end -----------------------------------------------------------------------------------------------
+    def end(self, invocation: Invocation, error: BaseException | None) -> None:
+        """Turn the outcome into attributes, metric points and cost, then end the span. Never raises."""
+        span = invocation.span
+        if span is None:
+            return
+        try:
+            self._record(invocation, span, error)
+        except Exception:
+            report_internal_error("span finish")
+        finally:
+            try:
+                span.end()
+            except Exception:
+                report_internal_error("span end")
+
+    def _record(self, invocation: Invocation, span: Any, error: BaseException | None) -> None:
+        duration = time.perf_counter() - invocation.started_at
+        if invocation.reader is not None:
+            try:
+                invocation.reader.close()
+            except Exception:
+                report_internal_error("stream reader close")
+        attributes = invocation.attributes
+        metric_attributes = self._metric_attributes(invocation)
+        if invocation.first_chunk_at is not None:
+            ttfc = invocation.first_chunk_at - invocation.started_at
+            attributes[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
+            self.time_to_first_chunk.record(ttfc, metric_attributes)
+        if invocation.stream_completed is not None:
+            attributes[attr.TOKENOMICS_STREAM_COMPLETED] = invocation.stream_completed
+
+        if error is not None:
+            error_type = _error_type(error)
+            attributes[attr.ERROR_TYPE] = error_type
+            metric_attributes[attr.ERROR_TYPE] = error_type
+            status_code = getattr(error, "status_code", None)
+            if isinstance(status_code, int):
+                attributes["http.response.status_code"] = status_code
+            # The message is left out on purpose: provider errors can echo (masked) keys back.
+            span.set_status(Status(StatusCode.ERROR, error_type))
+            self._content(invocation, span, attributes)
+            span.set_attributes(attributes)
+            self.duration.record(duration, metric_attributes)
+            return
+
+        if invocation.response_model:
+            attributes[attr.GEN_AI_RESPONSE_MODEL] = invocation.response_model
+        usage = invocation.usage
+        attributes[attr.TOKENOMICS_USAGE_REPORTED] = usage is not None
+        if usage is not None:
+            attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+            attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+            attributes[attr.TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS] = usage.uncached_input_tokens
+            if usage.cache_read_tokens:
+                attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+            if usage.cache_write_tokens:
+                attributes[attr.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
+                if usage.cache_write_1h_tokens:
+                    attributes[attr.TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens
+            if usage.reasoning_tokens:
+                attributes[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+            self.token_usage.record(usage.input_tokens, {**metric_attributes, **_INPUT})
+            self.token_usage.record(usage.output_tokens, {**metric_attributes, **_OUTPUT})
+        self._cost(invocation, attributes, metric_attributes)
+        self._content(invocation, span, attributes)
+        span.set_attributes(attributes)
+        self.duration.record(duration, metric_attributes)
+
+    def _cost(self, invocation: Invocation, attributes: dict[str, Any], metric_attributes: dict[str, Any]) -> None:
+        if invocation.provider_cost is not None:
+            amount = invocation.provider_cost
+            currency = "USD"
+            attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = amount
+            attributes[attr.GEN_AI_USAGE_COST_CURRENCY] = currency
+            attributes[attr.GEN_AI_USAGE_COST_SOURCE] = attr.CostSource.PROVIDER
+            attributes[attr.TOKENOMICS_COST_STATUS] = attr.CostStatus.PRICED
+        else:
+            cost = self.price_book.cost(
+                invocation.usage,
+                provider=invocation.provider,
+                model=invocation.response_model,
+                request_model=invocation.request_model,
+                server_address=invocation.server_address,
+                service_tier=invocation.service_tier,
+                when=invocation.started_epoch,
+                self_hosted=invocation.self_hosted,
+            )
+            attributes.update(cost.span_attributes())
+            if cost.amount is None:
+                self.unpriced_calls.add(
+                    1, {**metric_attributes, attr.TOKENOMICS_COST_UNPRICED_REASON: cost.unpriced_reason or "unknown"}
+                )
+                return
+            amount, currency = cost.amount, cost.currency
+        cost_attributes = {**metric_attributes, attr.GEN_AI_USAGE_COST_CURRENCY: currency}
+        self.cost_histogram.record(amount, cost_attributes)
+        self.cost_counter.add(amount, cost_attributes)
+
+    def _content(self, invocation: Invocation, span: Any, attributes: dict[str, Any]) -> None:
+        """Prompts and completions, only when the user opted in; serialized once, here."""
+        mode = self.config.content
+        if not invocation.capture_content:
+            return
+        content: dict[str, str] = {}
+        if invocation.system_instructions:
+            content[attr.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(invocation.system_instructions, default=str)
+        if invocation.input_messages:
+            content[attr.GEN_AI_INPUT_MESSAGES] = json.dumps(invocation.input_messages, default=str)
+        if invocation.output_messages:
+            content[attr.GEN_AI_OUTPUT_MESSAGES] = json.dumps(invocation.output_messages, default=str)
+        if mode.on_span:
+            attributes.update(content)
+        if mode.as_event and content:
+            span.add_event(_OPERATION_DETAILS_EVENT, content)
+
+    @staticmethod
+    def _metric_attributes(invocation: Invocation) -> dict[str, Any]:
+        """Low-cardinality only: host not URL, no ids, no lists."""
+        request_attributes = invocation.request_attributes
+        metric_attributes: dict[str, Any] = {
+            attr.GEN_AI_OPERATION_NAME: request_attributes[attr.GEN_AI_OPERATION_NAME],
+            attr.GEN_AI_PROVIDER_NAME: invocation.provider,
+        }
+        if invocation.request_model:
+            metric_attributes[attr.GEN_AI_REQUEST_MODEL] = invocation.request_model
+        if invocation.response_model:
+            metric_attributes[attr.GEN_AI_RESPONSE_MODEL] = invocation.response_model
+        if invocation.server_address:
+            metric_attributes[attr.SERVER_ADDRESS] = invocation.server_address
+            if invocation.server_port:
+                metric_attributes[attr.SERVER_PORT] = invocation.server_port
+        return metric_attributes
+
+
+def _error_type(error: BaseException) -> str:
+    return type(error).__qualname__

@@ -1,0 +1,100 @@
+"""The function wrappers installed on SDK methods, and the rule for nested calls.
+
+Nested calls: when an instrumented method is called while another instrumented call is in progress in the same
+context (a helper such as `parse()` delegating to `create()`, or LiteLLM calling the OpenAI SDK), both describe
+the same request. The **outermost** call owns the one GenAI span; inner calls pass straight through. Without
+this, tokens and cost are counted twice (a frequent complaint against peers). OpenTelemetry's own
+"suppress instrumentation" context key is honoured as well.
+
+A wrapper stays callable after `uninstrument()` where the SDK captured a bound method earlier (its
+`with_raw_response` objects do), so it checks `telemetry.enabled` and then passes straight through.
+
+The order of work inside a wrapper is what keeps the app safe: everything of ours before the SDK call is
+contained (a failure means the call runs uninstrumented); the SDK call itself is the only thing whose
+exception propagates; everything after it is contained and returns the SDK's own result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from otel_tokenomics.instrumentation.core.guard import report_internal_error
+from otel_tokenomics.instrumentation.core.responses import handle_result
+from otel_tokenomics.instrumentation.core.spec import Endpoint, ProviderAdapter
+from otel_tokenomics.instrumentation.core.telemetry import Telemetry
+
+__all__ = ["inside_instrumented_call", "make_wrapper"]
+
+_ACTIVE: ContextVar[bool] = ContextVar("otel_tokenomics_active_call", default=False)
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def inside_instrumented_call() -> bool:
+    """True while an instrumented GenAI call is in progress in this context."""
+    return _ACTIVE.get()
+
+
+def _enter(telemetry: Telemetry, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Any:
+    if not telemetry.enabled or _ACTIVE.get() or not is_instrumentation_enabled():
+        return None
+    invocation = telemetry.begin(endpoint, instance, kwargs)
+    if invocation is None:
+        return None
+    try:
+        tokens = (_ACTIVE.set(True), otel_context.attach(trace.set_span_in_context(invocation.span)))
+    except Exception:
+        report_internal_error("context attach")
+        invocation.finish()
+        return None
+    return invocation, tokens
+
+
+def _exit(tokens: tuple[Any, Any]) -> None:
+    try:
+        _ACTIVE.reset(tokens[0])
+        otel_context.detach(tokens[1])
+    except Exception:
+        report_internal_error("context detach")
+
+
+def make_wrapper(telemetry: Telemetry, adapter: ProviderAdapter, endpoint: Endpoint, is_async: bool) -> Wrapper:
+    if is_async:
+
+        async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            entered = _enter(telemetry, endpoint, instance, kwargs)
+            if entered is None:
+                return await wrapped(*args, **kwargs)
+            invocation, tokens = entered
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                invocation.fail(error)
+                raise
+            finally:
+                _exit(tokens)
+            return handle_result(adapter, invocation, result)
+
+        return async_wrapper
+
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        entered = _enter(telemetry, endpoint, instance, kwargs)
+        if entered is None:
+            return wrapped(*args, **kwargs)
+        invocation, tokens = entered
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            _exit(tokens)
+        return handle_result(adapter, invocation, result)
+
+    return sync_wrapper
