@@ -72,19 +72,9 @@ def fake() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def price_book() -> Any:
-    try:
-        from otel_tokenomics.semconv.prices import PriceBook
-        return PriceBook()
-    except ImportError:  # TEMP-STUB
-        class C:
-            def __init__(s, u):
-                s.amount = 0.001 if u else None; s.currency = "USD"; s.unpriced_reason = None if u else "no_usage"
-            def span_attributes(s):
-                if s.amount: return {"gen_ai.usage.cost.amount": s.amount, "tokenomics.cost.status": "priced"}
-                return {"tokenomics.cost.status": "unpriced", "tokenomics.cost.unpriced_reason": "no_usage"}
-        class B:
-            def cost(s, usage, **kw): return C(usage)
-        return B()
+    from otel_tokenomics.semconv.prices import PriceBook
+
+    return PriceBook()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from otel_tokenomics.instrumentation.core.guard import report_internal_error
 from otel_tokenomics.instrumentation.core.invocation import Invocation
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv import metrics as m
+from otel_tokenomics.semconv.usage import Usage
 
 if TYPE_CHECKING:
     from otel_tokenomics.instrumentation.core.config import InstrumentationConfig
@@ -32,6 +33,7 @@ _SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
 _INPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.INPUT}
 _OUTPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.OUTPUT}
 _OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+_NO_USAGE = Usage()  # priced as `unpriced/no_usage`, never as 0
 
 
 def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Any:
@@ -194,7 +196,7 @@ class Telemetry:
             attributes[attr.TOKENOMICS_COST_STATUS] = attr.CostStatus.PRICED
         else:
             cost = self.price_book.cost(
-                invocation.usage,
+                invocation.usage or _NO_USAGE,
                 provider=invocation.provider,
                 model=invocation.response_model,
                 request_model=invocation.request_model,
