@@ -1,0 +1,320 @@
+"""Cost per trace: aggregate span records into per-trace token and cost totals.
+
+The work is split in three layers so that later reports (per user, session, model, service, day; filters;
+HTML) reuse the first two and only add a key function or a renderer:
+
+1. `call_cost(record)` decides what one span contributes. Only inference and embeddings spans count
+   (`chat`, `text_completion`, `generate_content`, `embeddings`): agent, workflow and tool spans carry usage
+   that aggregates their children, and counting them too would bill the same tokens twice.
+2. `CostTotals` is a mergeable accumulator of those contributions. `aggregate(records, key)` is the generic
+   group-by over it; `build_trace_report()` is the trace-shaped group-by, which also tracks the root span
+   and timing.
+3. Renderers (`otel_tokenomics.analysis.render`) turn a `TraceReport` into a table, CSV or JSON.
+
+Money is summed as `Decimal` (from the float's shortest repr) so that thousands of sub-cent amounts add up
+to the figure a person would compute, and amounts in different currencies are kept apart, never added.
+An "unpriced" call (no price known) is counted, not shown as a cost of 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from otel_tokenomics.analysis.otlp_reader import ReadProblem, ReadStats, SpanRecord
+from otel_tokenomics.semconv.attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_USAGE_COST_AMOUNT,
+    GEN_AI_USAGE_COST_CURRENCY,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    TOKENOMICS_COST_STATUS,
+    CostStatus,
+    Operation,
+)
+
+__all__ = [
+    "LLM_OPERATIONS",
+    "NO_CURRENCY",
+    "CallCost",
+    "CostTotals",
+    "TraceReport",
+    "TraceSummary",
+    "aggregate",
+    "build_trace_report",
+    "call_cost",
+]
+
+LLM_OPERATIONS = frozenset(
+    {Operation.CHAT, Operation.TEXT_COMPLETION, Operation.GENERATE_CONTENT, Operation.EMBEDDINGS}
+)
+"""`gen_ai.operation.name` values whose spans are individual model calls (and so are billed)."""
+
+NO_CURRENCY = ""
+"""Currency key for an amount recorded without `gen_ai.usage.cost.currency`; rendered as unknown."""
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True, slots=True)
+class CallCost:
+    """What one LLM call contributes. `amount` is None when the call is unpriced."""
+
+    input_tokens: int
+    output_tokens: int
+    amount: Decimal | None
+    currency: str
+    unpriced: bool
+
+
+def _int_attr(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _decimal_attr(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        try:
+            amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        except InvalidOperation:
+            return None
+        return amount if amount.is_finite() else None
+    return None
+
+
+def call_cost(record: SpanRecord) -> CallCost | None:
+    """The cost contribution of `record`, or None if it is not an inference/embeddings span.
+
+    A call is unpriced when the instrumentation said so (`tokenomics.cost.status = unpriced`), or when it
+    reports token usage but no cost amount (an instrumentation that does not price at all). A `free` call
+    without an amount costs 0 and is priced.
+    """
+    attributes = record.attributes
+    if attributes.get(GEN_AI_OPERATION_NAME) not in LLM_OPERATIONS:
+        return None
+    input_tokens = _int_attr(attributes.get(GEN_AI_USAGE_INPUT_TOKENS))
+    output_tokens = _int_attr(attributes.get(GEN_AI_USAGE_OUTPUT_TOKENS))
+    status = attributes.get(TOKENOMICS_COST_STATUS)
+    amount = _decimal_attr(attributes.get(GEN_AI_USAGE_COST_AMOUNT))
+    currency = attributes.get(GEN_AI_USAGE_COST_CURRENCY)
+    currency = currency.strip().upper() if isinstance(currency, str) and currency.strip() else NO_CURRENCY
+    has_usage = input_tokens is not None or output_tokens is not None
+    unpriced = status == CostStatus.UNPRICED or (amount is None and has_usage and status != CostStatus.FREE)
+    if unpriced:
+        amount = None
+    elif amount is None and status == CostStatus.FREE:
+        amount = Decimal(0)
+    return CallCost(input_tokens or 0, output_tokens or 0, amount, currency, unpriced)
+
+
+@dataclass(slots=True)
+class CostTotals:
+    """Mergeable sum of LLM calls: counts, tokens, cost per currency, unpriced calls."""
+
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: dict[str, Decimal] = field(default_factory=dict)
+    priced_calls: dict[str, int] = field(default_factory=dict)
+    unpriced_calls: int = 0
+    free_calls: int = 0
+
+    def add(self, call: CallCost) -> None:
+        self.llm_calls += 1
+        self.input_tokens += call.input_tokens
+        self.output_tokens += call.output_tokens
+        if call.unpriced or call.amount is None:
+            self.unpriced_calls += 1
+        elif call.currency == NO_CURRENCY and not call.amount:
+            self.free_calls += 1  # "free" without an amount: costs nothing in any currency
+        else:
+            self.cost[call.currency] = self.cost.get(call.currency, Decimal(0)) + call.amount
+            self.priced_calls[call.currency] = self.priced_calls.get(call.currency, 0) + 1
+
+    def merge(self, other: CostTotals) -> None:
+        self.llm_calls += other.llm_calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.unpriced_calls += other.unpriced_calls
+        self.free_calls += other.free_calls
+        for currency, amount in other.cost.items():
+            self.cost[currency] = self.cost.get(currency, Decimal(0)) + amount
+        for currency, count in other.priced_calls.items():
+            self.priced_calls[currency] = self.priced_calls.get(currency, 0) + count
+
+    @property
+    def currencies(self) -> list[str]:
+        """Currencies with at least one priced call, most used first (then alphabetical)."""
+        return sorted(self.priced_calls, key=lambda currency: (-self.priced_calls[currency], currency))
+
+    @property
+    def mixed_currencies(self) -> bool:
+        """True when amounts cannot be summed into one figure."""
+        return len(self.cost) > 1
+
+    @property
+    def fully_unpriced(self) -> bool:
+        """Calls were made but none has a price: the cost is unknown, not zero."""
+        return self.unpriced_calls > 0 and not self.priced_calls
+
+
+def aggregate(records: Iterable[SpanRecord], key: Callable[[SpanRecord], K | None]) -> dict[K, CostTotals]:
+    """Generic group-by: sum the LLM calls of `records` per `key(record)` (None drops the record).
+
+    Examples: `key=lambda r: r.attributes.get("gen_ai.request.model")` for cost per model,
+    `key=lambda r: r.resource.get("service.name")` per service. Only LLM calls contribute.
+    """
+    groups: dict[K, CostTotals] = {}
+    for record in records:
+        call = call_cost(record)
+        if call is None:
+            continue
+        group = key(record)
+        if group is None:
+            continue
+        totals = groups.get(group)
+        if totals is None:
+            totals = groups[group] = CostTotals()
+        totals.add(call)
+    return groups
+
+
+@dataclass(slots=True)
+class TraceSummary:
+    """One row of the cost-per-trace report.
+
+    `root_name` is the name of the span without a parent. When the trace's root was not captured (a partial
+    export, a sampled-out parent), `root_missing` is set and `root_name` is the earliest span's name; the
+    duration is then the span of all seen spans rather than the root's own. `span_count` counts distinct
+    span ids; a span read twice is counted (and billed) once.
+    """
+
+    trace_id: str
+    root_name: str
+    root_missing: bool
+    start_ns: int
+    end_ns: int
+    span_count: int
+    totals: CostTotals
+
+    @property
+    def duration_ns(self) -> int:
+        return max(0, self.end_ns - self.start_ns)
+
+    @property
+    def display_root(self) -> str:
+        return f"(root missing) {self.root_name}" if self.root_missing else self.root_name
+
+
+class _TraceAccumulator:
+    """Per-trace running state while streaming: a few fields and the span ids, never the spans themselves."""
+
+    __slots__ = ("duplicates", "first_name", "first_start", "last_end", "root", "span_ids", "totals")
+
+    def __init__(self) -> None:
+        # Span ids seen, so a span read twice (overlapping inputs, an exporter retry) is billed once.
+        self.span_ids: set[str] = set()
+        self.duplicates = 0
+        self.first_start: int | None = None
+        self.first_name = ""
+        self.last_end = 0
+        self.root: tuple[int, int, str] | None = None  # (start, end, name) of the earliest parentless span
+        self.totals = CostTotals()
+
+    def add(self, record: SpanRecord) -> None:
+        if record.span_id in self.span_ids:
+            self.duplicates += 1
+            return
+        self.span_ids.add(record.span_id)
+        if self.first_start is None or record.start_ns < self.first_start:
+            self.first_start = record.start_ns
+            self.first_name = record.name
+        self.last_end = max(self.last_end, record.end_ns)
+        if not record.parent_span_id and (self.root is None or record.start_ns < self.root[0]):
+            self.root = (record.start_ns, record.end_ns, record.name)
+        call = call_cost(record)
+        if call is not None:
+            self.totals.add(call)
+
+    def summary(self, trace_id: str) -> TraceSummary:
+        if self.root is not None:
+            start, end, name = self.root
+            return TraceSummary(trace_id, name, False, start, end, len(self.span_ids), self.totals)
+        start = self.first_start or 0
+        return TraceSummary(
+            trace_id, self.first_name, True, start, self.last_end, len(self.span_ids), self.totals
+        )
+
+
+@dataclass(slots=True)
+class TraceReport:
+    """All traces, most expensive first, with grand totals and what the reader skipped.
+
+    Sorting: by cost in `main_currency` (the currency of most priced calls), then by tokens, then by start
+    time. Traces whose only cost is in another currency therefore sort after those with a main-currency
+    cost; they are never converted.
+    """
+
+    traces: list[TraceSummary]
+    totals: CostTotals
+    main_currency: str | None
+    stats: ReadStats | None = None
+    problems: list[ReadProblem] = field(default_factory=list)
+    duplicate_spans: int = 0
+    """Spans read more than once (same trace and span id) and counted once."""
+
+    def top(self, limit: int | None) -> list[TraceSummary]:
+        """The first `limit` rows (all when `limit` is None)."""
+        return self.traces if limit is None else self.traces[: max(0, limit)]
+
+    @property
+    def lines_skipped(self) -> int:
+        return self.stats.lines_skipped if self.stats else 0
+
+
+def build_trace_report(
+    records: Iterable[SpanRecord],
+    *,
+    stats: ReadStats | None = None,
+    problems: list[ReadProblem] | None = None,
+) -> TraceReport:
+    """Consume `records` (once, streaming) into a `TraceReport`.
+
+    Pass the reader's `stats`/`problems` to carry "N lines skipped" into the output; they are read after
+    the records are consumed, so a live `OtlpReader`'s counters are complete.
+    """
+    traces: dict[str, _TraceAccumulator] = {}
+    for record in records:
+        accumulator = traces.get(record.trace_id)
+        if accumulator is None:
+            accumulator = traces[record.trace_id] = _TraceAccumulator()
+        accumulator.add(record)
+
+    totals = CostTotals()
+    summaries = []
+    for trace_id, accumulator in traces.items():
+        summary = accumulator.summary(trace_id)
+        totals.merge(summary.totals)
+        summaries.append(summary)
+    currencies = totals.currencies
+    main_currency = currencies[0] if currencies else None
+
+    def sort_key(summary: TraceSummary) -> tuple[Decimal, int, int, str]:
+        row = summary.totals
+        cost = row.cost.get(main_currency, Decimal(0)) if main_currency is not None else Decimal(0)
+        return (-cost, -(row.input_tokens + row.output_tokens), summary.start_ns, summary.trace_id)
+
+    summaries.sort(key=sort_key)
+    duplicates = sum(accumulator.duplicates for accumulator in traces.values())
+    return TraceReport(summaries, totals, main_currency, stats, list(problems or ()), duplicates)
