@@ -235,6 +235,7 @@ def _totals_json(totals: CostTotals) -> dict[str, Any]:
         "cost": {currency: float(totals.cost[currency]) for currency in totals.currencies},
         "unpriced_calls": totals.unpriced_calls,
         "free_calls": totals.free_calls,
+        "failed_calls": totals.failed_calls,
     }
 
 

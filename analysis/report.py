@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from otel_tokenomics.analysis.otlp_reader import ReadProblem, ReadStats, SpanRecord
 from otel_tokenomics.semconv.attributes import (
+    ERROR_TYPE,
     GEN_AI_OPERATION_NAME,
     GEN_AI_USAGE_COST_AMOUNT,
     GEN_AI_USAGE_COST_CURRENCY,
@@ -67,6 +68,7 @@ class CallCost:
     amount: Decimal | None
     currency: str
     unpriced: bool
+    failed: bool = False  # the provider call failed (error.type set) and reported no usage: nothing was billed
 
 
 def _int_attr(value: Any) -> int | None:
@@ -110,6 +112,8 @@ def call_cost(record: SpanRecord) -> CallCost | None:
     currency = attributes.get(GEN_AI_USAGE_COST_CURRENCY)
     currency = currency.strip().upper() if isinstance(currency, str) and currency.strip() else NO_CURRENCY
     has_usage = input_tokens is not None or output_tokens is not None
+    if amount is None and not has_usage and (attributes.get(ERROR_TYPE) or record.status_code == 2):
+        return CallCost(0, 0, None, currency, False, failed=True)
     unpriced = status == CostStatus.UNPRICED or (amount is None and has_usage and status != CostStatus.FREE)
     if unpriced:
         amount = None
@@ -129,12 +133,15 @@ class CostTotals:
     priced_calls: dict[str, int] = field(default_factory=dict)
     unpriced_calls: int = 0
     free_calls: int = 0
+    failed_calls: int = 0
 
     def add(self, call: CallCost) -> None:
         self.llm_calls += 1
         self.input_tokens += call.input_tokens
         self.output_tokens += call.output_tokens
-        if call.unpriced or call.amount is None:
+        if call.failed:
+            self.failed_calls += 1
+        elif call.unpriced or call.amount is None:
             self.unpriced_calls += 1
         elif call.currency == NO_CURRENCY and not call.amount:
             self.free_calls += 1  # "free" without an amount: costs nothing in any currency
@@ -148,6 +155,7 @@ class CostTotals:
         self.output_tokens += other.output_tokens
         self.unpriced_calls += other.unpriced_calls
         self.free_calls += other.free_calls
+        self.failed_calls += other.failed_calls
         for currency, amount in other.cost.items():
             self.cost[currency] = self.cost.get(currency, Decimal(0)) + amount
         for currency, count in other.priced_calls.items():

@@ -1,4 +1,4 @@
-"""The conformance matrix: {sync, async} × call style × ending, against the fake provider over a real socket.
+"""The conformance matrix: {sync, async} x call style x ending, against the fake provider over a real socket.
 
 For every combination the application must get exactly what it gets uninstrumented (same data, same
 exception type and status), and exactly one GenAI span must be ended with the right status.

@@ -29,7 +29,9 @@ def _sdk_httpx() -> Any:
 
 httpx2 = _sdk_httpx()
 HAS_RESPONSES_API = hasattr(openai.OpenAI(api_key="x"), "responses")
-needs_responses_api = pytest.mark.skipif(not HAS_RESPONSES_API, reason="this openai release has no Responses API")
+needs_responses_api = pytest.mark.skipif(
+    not HAS_RESPONSES_API, reason="this openai release has no Responses API"
+)
 
 
 def detail(obj: Any, *path: str) -> Any:
@@ -41,7 +43,9 @@ def detail(obj: Any, *path: str) -> Any:
 
 def chat_helpers(client: Any) -> Any:
     """`parse()`/`stream()` moved from `beta.chat.completions` to `chat.completions` in openai 1.92."""
-    return client.chat.completions if hasattr(client.chat.completions, "parse") else client.beta.chat.completions
+    return (
+        client.chat.completions if hasattr(client.chat.completions, "parse") else client.beta.chat.completions
+    )
 
 
 def client_for(fake: Any, **kwargs: Any) -> openai.OpenAI:
@@ -59,10 +63,18 @@ def only_span(pipeline: Any) -> dict[str, Any]:
 
 
 # --- endpoints ---------------------------------------------------------------------------------------------
-def test_chat_span_carries_request_response_usage_and_cost(fake: Any, pipeline: Any, instrument_openai: Any) -> None:
+def test_chat_span_carries_request_response_usage_and_cost(
+    fake: Any, pipeline: Any, instrument_openai: Any
+) -> None:
     instrument_openai()
     response = client_for(fake).chat.completions.create(
-        model="gpt-4o", messages=MESSAGES, temperature=0.2, top_p=0.9, max_tokens=50, seed=7, stop=["\n\n"],
+        model="gpt-4o",
+        messages=MESSAGES,
+        temperature=0.2,
+        top_p=0.9,
+        max_tokens=50,
+        seed=7,
+        stop=["\n\n"],
     )
     [span] = pipeline.genai_spans()
     assert span.name == "chat gpt-4o"
@@ -89,7 +101,9 @@ def test_chat_span_carries_request_response_usage_and_cost(fake: Any, pipeline: 
     assert attributes["gen_ai.usage.cost.source"] == "local"
     expected = (response.usage.prompt_tokens * 2.5 + response.usage.completion_tokens * 10) / 1e6
     assert attributes["gen_ai.usage.cost.amount"] == pytest.approx(expected)
-    breakdown = sum(attributes[f"tokenomics.cost.{part}"] for part in ("input", "cache_read", "cache_write", "output"))
+    breakdown = sum(
+        attributes[f"tokenomics.cost.{part}"] for part in ("input", "cache_read", "cache_write", "output")
+    )
     assert breakdown == pytest.approx(attributes["gen_ai.usage.cost.amount"])
 
 
@@ -108,7 +122,9 @@ def test_cached_prompt_is_priced_at_the_cache_rate(fake: Any, pipeline: Any, ins
     assert attributes["gen_ai.usage.cache_read.input_tokens"] == cached
     assert attributes["tokenomics.usage.input_uncached_tokens"] == second.usage.prompt_tokens - cached
     assert attributes["tokenomics.cost.cache_read"] == pytest.approx(cached * 1.25 / 1e6)
-    assert attributes["tokenomics.cost.input"] == pytest.approx((second.usage.prompt_tokens - cached) * 2.5 / 1e6)
+    assert attributes["tokenomics.cost.input"] == pytest.approx(
+        (second.usage.prompt_tokens - cached) * 2.5 / 1e6
+    )
 
 
 def test_reasoning_tokens_are_a_subset_of_output(fake: Any, pipeline: Any, instrument_openai: Any) -> None:
@@ -125,7 +141,9 @@ def test_reasoning_tokens_are_a_subset_of_output(fake: Any, pipeline: Any, instr
 def test_responses_api_plain_and_stream_helper(fake: Any, pipeline: Any, instrument_openai: Any) -> None:
     instrument_openai()
     client = client_for(fake)
-    response = client.responses.create(model="gpt-4.1", input="Hello", instructions="Be brief", max_output_tokens=40)
+    response = client.responses.create(
+        model="gpt-4.1", input="Hello", instructions="Be brief", max_output_tokens=40
+    )
     with client.responses.stream(model="gpt-4.1", input="Hello again") as stream:
         for _ in stream:
             pass
@@ -207,9 +225,11 @@ def test_injected_stream_usage_is_recorded_and_hidden_from_the_caller(
 
 def test_user_requested_stream_usage_chunk_is_kept(fake: Any, pipeline: Any, instrument_openai: Any) -> None:
     instrument_openai(inject_stream_usage=True)
-    chunks = list(client_for(fake).chat.completions.create(
-        model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-    ))
+    chunks = list(
+        client_for(fake).chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
 
 
@@ -234,7 +254,9 @@ def test_metrics_follow_the_conventions(fake: Any, pipeline: Any, instrument_ope
     for _ in range(3):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     with pytest.raises(openai.RateLimitError):
-        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, extra_headers={"x-fake-status": "429"})
+        client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, extra_headers={"x-fake-status": "429"}
+        )
     span_costs = [attributes_of(s).get("gen_ai.usage.cost.amount", 0.0) for s in pipeline.genai_spans()]
 
     duration = pipeline.metric("gen_ai.client.operation.duration")
@@ -258,8 +280,13 @@ def test_metrics_follow_the_conventions(fake: Any, pipeline: Any, instrument_ope
         assert point.attributes["gen_ai.usage.cost.currency"] == "USD"
         # Low cardinality: a host, never a URL or an id.
         assert set(point.attributes) <= {
-            "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model",
-            "server.address", "server.port", "gen_ai.usage.cost.currency",
+            "gen_ai.operation.name",
+            "gen_ai.provider.name",
+            "gen_ai.request.model",
+            "gen_ai.response.model",
+            "server.address",
+            "server.port",
+            "gen_ai.usage.cost.currency",
         }
 
 
@@ -272,13 +299,21 @@ def test_time_to_first_chunk_metric(fake: Any, pipeline: Any, instrument_openai:
 
 # --- providers ----------------------------------------------------------------------------------------------
 def _mock_client(handler: Any, base_url: str, cls: Any = openai.OpenAI, **kwargs: Any) -> Any:
-    return cls(api_key="sk-test", base_url=base_url, max_retries=0,
-               http_client=httpx2.Client(transport=httpx2.MockTransport(handler)), **kwargs)
+    return cls(
+        api_key="sk-test",
+        base_url=base_url,
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+        **kwargs,
+    )
 
 
 def _chat_body(model: str, usage: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": "x", "object": "chat.completion", "created": 1, "model": model,
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
         "usage": usage,
     }
@@ -313,7 +348,8 @@ def test_deepseek_via_openai_client_is_priced_as_deepseek(pipeline: Any, instrum
     instrument_openai(provider_hosts={})
     usage = {"prompt_tokens": 10_000, "completion_tokens": 1_000, "total_tokens": 11_000}
     client = _mock_client(
-        lambda request: httpx2.Response(200, json=_chat_body("deepseek-chat", usage)), "https://api.deepseek.com"
+        lambda request: httpx2.Response(200, json=_chat_body("deepseek-chat", usage)),
+        "https://api.deepseek.com",
     )
     client.chat.completions.create(model="deepseek-chat", messages=MESSAGES)
     attributes = only_span(pipeline)
@@ -329,7 +365,10 @@ def test_azure_prices_the_response_model_not_the_deployment(pipeline: Any, instr
         return httpx2.Response(200, json=_chat_body("gpt-4o-2024-08-06", usage))
 
     client = openai.AzureOpenAI(
-        api_key="k", api_version="2024-10-21", azure_endpoint="https://myres.openai.azure.com", max_retries=0,
+        api_key="k",
+        api_version="2024-10-21",
+        azure_endpoint="https://myres.openai.azure.com",
+        max_retries=0,
         http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
     )
     client.chat.completions.create(model="prod-4o-deployment", messages=MESSAGES)
@@ -343,7 +382,8 @@ def test_provider_reported_cost_is_kept(pipeline: Any, instrument_openai: Any) -
     instrument_openai(provider_hosts={})
     usage = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110, "cost": 0.000123}
     client = _mock_client(
-        lambda request: httpx2.Response(200, json=_chat_body("openai/gpt-4o", usage)), "https://openrouter.ai/api/v1"
+        lambda request: httpx2.Response(200, json=_chat_body("openai/gpt-4o", usage)),
+        "https://openrouter.ai/api/v1",
     )
     client.chat.completions.create(model="openai/gpt-4o", messages=MESSAGES)
     attributes = only_span(pipeline)
@@ -351,7 +391,9 @@ def test_provider_reported_cost_is_kept(pipeline: Any, instrument_openai: Any) -
     assert attributes["gen_ai.usage.cost.amount"] == pytest.approx(0.000123)
 
 
-def test_self_hosted_server_is_unpriced_without_a_sheet(fake: Any, pipeline: Any, instrument_openai: Any) -> None:
+def test_self_hosted_server_is_unpriced_without_a_sheet(
+    fake: Any, pipeline: Any, instrument_openai: Any
+) -> None:
     instrument_openai(provider_hosts={})
     client_for(fake).chat.completions.create(model="gpt-4o", messages=MESSAGES)
     attributes = only_span(pipeline)
@@ -408,7 +450,9 @@ def test_our_faults_never_reach_the_app(
         kwargs: dict[str, Any] = {"model": "gpt-4o", "messages": MESSAGES}
         if stream:
             kwargs.update(stream=True, stream_options={"include_usage": True})
-            return [c.model_dump(exclude={"created"}) for c in client_for(fake).chat.completions.create(**kwargs)]
+            return [
+                c.model_dump(exclude={"created"}) for c in client_for(fake).chat.completions.create(**kwargs)
+            ]
         return client_for(fake).chat.completions.create(**kwargs).model_dump(exclude={"created"})
 
     expected = call()
@@ -459,8 +503,9 @@ def test_nested_instrumented_calls_give_one_span(pipeline: Any, instrument_opena
     """A client whose transport itself calls another instrumented client (a gateway, LiteLLM): one span."""
     instrument_openai(provider_hosts={})
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    inner = _mock_client(lambda request: httpx2.Response(200, json=_chat_body("gpt-4o", usage)),
-                         "https://api.openai.com/v1")
+    inner = _mock_client(
+        lambda request: httpx2.Response(200, json=_chat_body("gpt-4o", usage)), "https://api.openai.com/v1"
+    )
 
     def outer_handler(request: httpx2.Request) -> httpx2.Response:
         inner.chat.completions.create(model="gpt-4o", messages=MESSAGES)
@@ -482,7 +527,9 @@ def test_content_is_not_captured_by_default(fake: Any, pipeline: Any, instrument
 
 
 @pytest.mark.parametrize("mode", ["true", "SPAN_ONLY", "span_and_event", "EVENT_ONLY"])
-def test_content_capture_opt_in(fake: Any, pipeline: Any, instrument_openai: Any, monkeypatch: Any, mode: str) -> None:
+def test_content_capture_opt_in(
+    fake: Any, pipeline: Any, instrument_openai: Any, monkeypatch: Any, mode: str
+) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
     instrument_openai()
     response = client_for(fake).chat.completions.create(model="gpt-4o", messages=MESSAGES)
@@ -504,12 +551,20 @@ def test_api_keys_and_auth_headers_never_exported(fake: Any, pipeline: Any, inst
     secret = "sk-proj-SECRET0123456789abcdef"
     header_secret = "Bearer HEADER-SECRET-42"
     instrument_openai(capture_content=True)
-    client = openai.OpenAI(base_url=fake.openai_base_url, api_key=secret, max_retries=0,
-                           default_headers={"X-Api-Key": header_secret})
-    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, extra_headers={"Authorization": header_secret})
+    client = openai.OpenAI(
+        base_url=fake.openai_base_url,
+        api_key=secret,
+        max_retries=0,
+        default_headers={"X-Api-Key": header_secret},
+    )
+    client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, extra_headers={"Authorization": header_secret}
+    )
     list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
     with pytest.raises(openai.AuthenticationError):
-        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, extra_headers={"x-fake-status": "401"})
+        client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, extra_headers={"x-fake-status": "401"}
+        )
     exported = []
     for span in pipeline.spans():
         exported.append(span.to_json())
@@ -540,7 +595,8 @@ def test_instrument_handle_covers_installed_sdks(fake: Any, pipeline: Any) -> No
     import otel_tokenomics
 
     handle = otel_tokenomics.instrument(
-        tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider,
+        tracer_provider=pipeline.tracer_provider,
+        meter_provider=pipeline.meter_provider,
         provider_hosts={"127.0.0.1": "openai"},
     )
     try:

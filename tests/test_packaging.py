@@ -19,7 +19,7 @@ def _package_of(folder: Path, package_dir: dict[str, str]) -> str | None:
     relative = folder.relative_to(ROOT).as_posix()
     for package, source in sorted(package_dir.items(), key=lambda item: -len(item[1])):
         if relative == source or relative.startswith(source + "/"):
-            rest = relative[len(source):].strip("/")
+            rest = relative[len(source) :].strip("/")
             return package + ("." + rest.replace("/", ".") if rest else "")
     return None
 
@@ -49,9 +49,21 @@ def test_editable_install_maps_top_level_folders() -> None:
 
 def test_wheel_contains_and_imports_every_subpackage(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
-         str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     [wheel] = tmp_path.glob("otel_tokenomics-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -68,15 +80,25 @@ def test_wheel_contains_and_imports_every_subpackage(tmp_path: Path) -> None:
     assert "[opentelemetry_instrumentor]" in text and "OpenAIInstrumentor" in text
     assert "otel-tokenomics = otel_tokenomics.cli:main" in text
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     probe = (
         "import otel_tokenomics, otel_tokenomics.semconv, otel_tokenomics.instrumentation.openai;"
         "print(otel_tokenomics.__file__); print(otel_tokenomics.semconv.__file__);"
         "print(otel_tokenomics.instrumentation.openai.__file__)"
     )
-    out = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": str(site)}, capture_output=True,
-                         text=True, check=True, timeout=120).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
     assert all(path.startswith(str(site)) for path in out), out
 
 

@@ -448,3 +448,18 @@ def test_auto_update_is_started_only_on_opt_in(monkeypatch: pytest.MonkeyPatch) 
     opted_in.close()
     assert started == [False]  # started in the background, never blocking the first span
     assert cost.amount == pytest.approx(0.035)
+
+
+def test_warm_loads_the_catalog_ahead_of_the_first_call() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from otel_tokenomics.semconv.prices import PriceBook\n"
+        "book = PriceBook()\n"
+        "book.warm()\n"
+        "print('genai_prices.data' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"

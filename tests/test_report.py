@@ -422,3 +422,35 @@ def test_cli_rejects_non_positive_top(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         _run_cli(str(COST_TRACES), "--top", "0")
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_a_failed_call_is_counted_but_neither_priced_nor_unpriced(tmp_path: Path) -> None:
+    """A provider error bills nothing: it must not show up as an unpriced call (which means 'cost unknown')."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.trace import Status, StatusCode
+
+    from otel_tokenomics.analysis.otlp_reader import read_spans
+    from otel_tokenomics.analysis.report import build_trace_report
+    from otel_tokenomics.exporters import JsonLinesSpanExporter
+
+    path = tmp_path / "spans.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(path)))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("POST /summarize"):
+        with tracer.start_as_current_span("chat gpt-4o") as failed:
+            failed.set_attributes({"gen_ai.operation.name": "chat", "error.type": "InternalServerError"})
+            failed.set_status(Status(StatusCode.ERROR, "InternalServerError"))
+        with tracer.start_as_current_span("chat gpt-4o") as retried:
+            retried.set_attributes({
+                "gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5,
+                "gen_ai.usage.cost.amount": 0.0001, "gen_ai.usage.cost.currency": "USD",
+                "tokenomics.cost.status": "priced",
+            })
+    provider.shutdown()
+    [trace] = build_trace_report(read_spans([path])).traces
+    assert trace.totals.llm_calls == 2
+    assert trace.totals.failed_calls == 1
+    assert trace.totals.unpriced_calls == 0
+    assert str(trace.totals.cost["USD"]) == "0.0001"

@@ -23,8 +23,11 @@ def report_internal_error(where: str) -> None:
     try:
         internal_error_counts[where] += 1
         if internal_error_counts[where] == 1:
-            logger.warning("otel-tokenomics internal error in %s (the application call is unaffected)", where,
-                           exc_info=True)
+            logger.warning(
+                "otel-tokenomics internal error in %s (the application call is unaffected)",
+                where,
+                exc_info=True,
+            )
         else:
             logger.debug("otel-tokenomics internal error in %s", where, exc_info=True)
     except Exception:  # pragma: no cover - logging itself failed; nothing left to do safely

@@ -61,27 +61,41 @@ class Telemetry:
         self.tracer = trace.get_tracer(scope, version, tracer_provider, schema_url=_SCHEMA_URL)
         meter = get_meter(scope, version, meter_provider, schema_url=_SCHEMA_URL)
         self.duration = _histogram(
-            meter, m.GEN_AI_CLIENT_OPERATION_DURATION, m.UNIT_SECONDS, "GenAI operation duration.",
+            meter,
+            m.GEN_AI_CLIENT_OPERATION_DURATION,
+            m.UNIT_SECONDS,
+            "GenAI operation duration.",
             m.DURATION_BUCKETS,
         )
         self.token_usage = _histogram(
-            meter, m.GEN_AI_CLIENT_TOKEN_USAGE, m.UNIT_TOKEN, "Number of input and output tokens used.",
+            meter,
+            m.GEN_AI_CLIENT_TOKEN_USAGE,
+            m.UNIT_TOKEN,
+            "Number of input and output tokens used.",
             m.TOKEN_BUCKETS,
         )
         self.time_to_first_chunk = _histogram(
-            meter, m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, m.UNIT_SECONDS,
-            "Time from the request to the first chunk of a streamed response.", m.DURATION_BUCKETS,
+            meter,
+            m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            m.UNIT_SECONDS,
+            "Time from the request to the first chunk of a streamed response.",
+            m.DURATION_BUCKETS,
         )
         self.cost_histogram = _histogram(
-            meter, m.GEN_AI_CLIENT_OPERATION_COST, m.UNIT_COST,
-            "Cost of one GenAI operation, in the currency named by gen_ai.usage.cost.currency.", m.COST_BUCKETS,
+            meter,
+            m.GEN_AI_CLIENT_OPERATION_COST,
+            m.UNIT_COST,
+            "Cost of one GenAI operation, in the currency named by gen_ai.usage.cost.currency.",
+            m.COST_BUCKETS,
         )
         self.cost_counter = meter.create_counter(
-            m.TOKENOMICS_CLIENT_COST, unit=m.UNIT_COST,
+            m.TOKENOMICS_CLIENT_COST,
+            unit=m.UNIT_COST,
             description="Total cost of GenAI operations, in the currency named by gen_ai.usage.cost.currency.",
         )
         self.unpriced_calls = meter.create_counter(
-            m.TOKENOMICS_CLIENT_UNPRICED_CALLS, unit=m.UNIT_CALL,
+            m.TOKENOMICS_CLIENT_UNPRICED_CALLS,
+            unit=m.UNIT_CALL,
             description="GenAI operations that could not be priced, by tokenomics.cost.unpriced_reason.",
         )
 
@@ -89,7 +103,9 @@ class Telemetry:
     def begin(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Invocation | None:
         """Read the request and start the span; None (call proceeds uninstrumented) if anything fails."""
         try:
-            invocation = Invocation(self, endpoint, self.config.content.on_span or self.config.content.as_event)
+            invocation = Invocation(
+                self, endpoint, self.config.content.on_span or self.config.content.as_event
+            )
             endpoint.read_request(invocation, instance, kwargs)
             if (
                 invocation.stream
@@ -108,8 +124,10 @@ class Telemetry:
                     attributes[attr.SERVER_PORT] = invocation.server_port
             if invocation.stream:
                 attributes[attr.GEN_AI_REQUEST_STREAM] = True
-            name = f"{endpoint.operation} {invocation.request_model}" if invocation.request_model else (
-                endpoint.operation
+            name = (
+                f"{endpoint.operation} {invocation.request_model}"
+                if invocation.request_model
+                else (endpoint.operation)
             )
             invocation.span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             return invocation
@@ -186,7 +204,9 @@ class Telemetry:
         span.set_attributes(attributes)
         self.duration.record(duration, metric_attributes)
 
-    def _cost(self, invocation: Invocation, attributes: dict[str, Any], metric_attributes: dict[str, Any]) -> None:
+    def _cost(
+        self, invocation: Invocation, attributes: dict[str, Any], metric_attributes: dict[str, Any]
+    ) -> None:
         if invocation.provider_cost is not None:
             amount = invocation.provider_cost
             currency = "USD"
@@ -208,7 +228,11 @@ class Telemetry:
             attributes.update(cost.span_attributes())
             if cost.amount is None:
                 self.unpriced_calls.add(
-                    1, {**metric_attributes, attr.TOKENOMICS_COST_UNPRICED_REASON: cost.unpriced_reason or "unknown"}
+                    1,
+                    {
+                        **metric_attributes,
+                        attr.TOKENOMICS_COST_UNPRICED_REASON: cost.unpriced_reason or "unknown",
+                    },
                 )
                 return
             amount, currency = cost.amount, cost.currency

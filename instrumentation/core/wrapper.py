@@ -64,7 +64,9 @@ def _exit(tokens: tuple[Any, Any]) -> None:
         report_internal_error("context detach")
 
 
-def make_wrapper(telemetry: Telemetry, adapter: ProviderAdapter, endpoint: Endpoint, is_async: bool) -> Wrapper:
+def make_wrapper(
+    telemetry: Telemetry, adapter: ProviderAdapter, endpoint: Endpoint, is_async: bool
+) -> Wrapper:
     if is_async:
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:

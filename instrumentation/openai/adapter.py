@@ -17,15 +17,24 @@ from otel_tokenomics.semconv.attributes import Operation
 __all__ = ["OpenAIAdapter"]
 
 CHAT = Endpoint(
-    Operation.CHAT, readers.read_chat_request, readers.read_chat_response, readers.ChatStreamReader,
+    Operation.CHAT,
+    readers.read_chat_request,
+    readers.read_chat_response,
+    readers.ChatStreamReader,
     readers.inject_stream_usage,
 )
 RESPONSES = Endpoint(
-    Operation.CHAT, readers.read_responses_request, readers.read_responses_response, readers.ResponsesStreamReader,
+    Operation.CHAT,
+    readers.read_responses_request,
+    readers.read_responses_response,
+    readers.ResponsesStreamReader,
 )
 COMPLETIONS = Endpoint(
-    Operation.TEXT_COMPLETION, readers.read_completion_request, readers.read_completion_response,
-    readers.CompletionStreamReader, readers.inject_stream_usage,
+    Operation.TEXT_COMPLETION,
+    readers.read_completion_request,
+    readers.read_completion_response,
+    readers.CompletionStreamReader,
+    readers.inject_stream_usage,
 )
 EMBEDDINGS = Endpoint(Operation.EMBEDDINGS, readers.read_embeddings_request, readers.read_embeddings_response)
 

@@ -34,12 +34,14 @@ def _tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
     parts = []
     for call in tool_calls or ():
         function = _field(call, "function")
-        parts.append({
-            "type": "tool_call",
-            "id": _field(call, "id"),
-            "name": _field(function, "name"),
-            "arguments": _field(function, "arguments"),
-        })
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": _field(call, "id"),
+                "name": _field(function, "name"),
+                "arguments": _field(function, "arguments"),
+            }
+        )
     return parts
 
 
@@ -54,7 +56,9 @@ def chat_input(messages: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]
             system.extend(_text_parts(content))
             continue
         if role == "tool":
-            parts = [{"type": "tool_call_response", "id": _field(message, "tool_call_id"), "response": content}]
+            parts = [
+                {"type": "tool_call_response", "id": _field(message, "tool_call_id"), "response": content}
+            ]
         else:
             parts = _text_parts(content) + _tool_call_parts(_field(message, "tool_calls"))
         converted.append({"role": role, "parts": parts})

@@ -9,6 +9,7 @@ unknown OpenAI-compatible backends, but are priced only by a price sheet. A user
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import weakref
 from collections.abc import Mapping
@@ -102,8 +103,6 @@ def client_destination(client: Any, overrides: Mapping[str, str]) -> Destination
     else:
         provider, self_hosted = provider_for_host(host, port, overrides)
     destination = Destination(provider, host or None, port, self_hosted)
-    try:
+    with contextlib.suppress(TypeError):
         _cache[client] = (base_url, destination)
-    except TypeError:
-        pass
     return destination

@@ -31,8 +31,9 @@ __all__ = [
 ]
 
 # Endpoints known to accept `stream_options.include_usage` (Mistral answers 422, Bedrock rejects the key).
-_ACCEPTS_STREAM_USAGE = frozenset({"openai", "azure.ai.openai", "deepseek", "openrouter", "together", "fireworks",
-                                   "x_ai", "groq"})
+_ACCEPTS_STREAM_USAGE = frozenset(
+    {"openai", "azure.ai.openai", "deepseek", "openrouter", "together", "fireworks", "x_ai", "groq"}
+)
 # Responses API statuses → the conventions' finish reasons.
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -74,7 +75,9 @@ def _read_destination(invocation: Invocation, instance: Any) -> None:
     invocation.self_hosted = destination.self_hosted
 
 
-def _read_common_request(invocation: Invocation, instance: Any, kwargs: dict[str, Any], api_type: str | None) -> None:
+def _read_common_request(
+    invocation: Invocation, instance: Any, kwargs: dict[str, Any], api_type: str | None
+) -> None:
     _read_destination(invocation, instance)
     invocation.request_model = _string(kwargs.get("model"))
     invocation.stream = kwargs.get("stream") is True

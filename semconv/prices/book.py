@@ -218,6 +218,12 @@ class PriceBook:
             entry = self._entry(key, when)
         return entry.record
 
+    def warm(self) -> None:
+        """Loads the catalog now (import 0.25-0.5 s plus its data) so the first priced span does not pay
+        for it. Meant for a background thread at startup; safe to call more than once."""
+        if self._catalog is not None:
+            self._catalog.find("openai", "gpt-4o")
+
     @property
     def catalog_version(self) -> str | None:
         """The genai-prices version in use (loads the catalog), or None without a catalog."""

@@ -1,0 +1,49 @@
+# Two commands matter: `make demo` and `make test`. Both create and fill their virtual environments themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The oldest openai release we support; 1.x clients need httpx < 0.28 (0.28 removed the `proxies` argument).
+OLDEST_OPENAI := openai==1.40.0 httpx==0.27.2
+OLDEST := .venv-oldest
+
+.PHONY: install demo test test-latest test-oldest lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[openai,dev]'
+	touch $@
+
+$(OLDEST)/bin/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install -q --upgrade pip uv
+	$(OLDEST)/bin/uv pip install --python $(OLDEST)/bin/python -q -e '.[dev]' $(OLDEST_OPENAI)
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/python examples/demo_app.py --output demo-output/spans.jsonl
+	@echo
+	@echo "Cost per trace, read back from demo-output/spans.jsonl:"
+	$(BIN)/otel-tokenomics report demo-output/spans.jsonl
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+test-latest: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+# The OpenAI-facing suites again against the oldest supported SDK.
+test-oldest: $(OLDEST)/bin/.installed
+	$(OLDEST)/bin/python -m pytest tests/test_openai_conformance.py tests/test_openai_instrumentation.py \
+		tests/test_fake_provider.py
+
+test: lint test-latest test-oldest
+
+bench: $(BIN)/.installed
+	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[openai,dev,bench]'
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(OLDEST) demo-output build dist *.egg-info
