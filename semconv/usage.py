@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otel_tokenomics.semconv import attributes as attr
+
 __all__ = ["Usage"]
 
 
@@ -140,6 +142,23 @@ class Usage:
     @property
     def is_empty(self) -> bool:
         return self.input_tokens == 0 and self.output_tokens == 0
+
+    def span_attributes(self) -> dict[str, int]:
+        """The conventions' token attributes plus our uncached-input bucket; zero subsets are left out."""
+        attributes = {
+            attr.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
+            attr.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens,
+            attr.TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS: self.uncached_input_tokens,
+        }
+        if self.cache_read_tokens:
+            attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read_tokens
+        if self.cache_write_tokens:
+            attributes[attr.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_write_tokens
+            if self.cache_write_1h_tokens:
+                attributes[attr.TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS] = self.cache_write_1h_tokens
+        if self.reasoning_tokens:
+            attributes[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_tokens
+        return attributes
 
     def __add__(self, other: Usage) -> Usage:
         """Sums usages (stream chunks reporting deltas, several calls of one trace)."""

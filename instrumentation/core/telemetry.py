@@ -20,6 +20,7 @@ from otel_tokenomics.instrumentation.core.guard import report_internal_error
 from otel_tokenomics.instrumentation.core.invocation import Invocation
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv import metrics as m
+from otel_tokenomics.semconv.prices.cost import Cost
 from otel_tokenomics.semconv.usage import Usage
 
 if TYPE_CHECKING:
@@ -186,17 +187,7 @@ class Telemetry:
         usage = invocation.usage
         attributes[attr.TOKENOMICS_USAGE_REPORTED] = usage is not None
         if usage is not None:
-            attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-            attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-            attributes[attr.TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS] = usage.uncached_input_tokens
-            if usage.cache_read_tokens:
-                attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-            if usage.cache_write_tokens:
-                attributes[attr.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
-                if usage.cache_write_1h_tokens:
-                    attributes[attr.TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens
-            if usage.reasoning_tokens:
-                attributes[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+            attributes.update(usage.span_attributes())
             self.token_usage.record(usage.input_tokens, {**metric_attributes, **_INPUT})
             self.token_usage.record(usage.output_tokens, {**metric_attributes, **_OUTPUT})
         self._cost(invocation, attributes, metric_attributes)
@@ -208,12 +199,7 @@ class Telemetry:
         self, invocation: Invocation, attributes: dict[str, Any], metric_attributes: dict[str, Any]
     ) -> None:
         if invocation.provider_cost is not None:
-            amount = invocation.provider_cost
-            currency = "USD"
-            attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = amount
-            attributes[attr.GEN_AI_USAGE_COST_CURRENCY] = currency
-            attributes[attr.GEN_AI_USAGE_COST_SOURCE] = attr.CostSource.PROVIDER
-            attributes[attr.TOKENOMICS_COST_STATUS] = attr.CostStatus.PRICED
+            cost = Cost.reported_by_provider(invocation.provider_cost)
         else:
             cost = self.price_book.cost(
                 invocation.usage or _NO_USAGE,
@@ -225,18 +211,13 @@ class Telemetry:
                 when=invocation.started_epoch,
                 self_hosted=invocation.self_hosted,
             )
-            attributes.update(cost.span_attributes())
-            if cost.amount is None:
-                self.unpriced_calls.add(
-                    1,
-                    {
-                        **metric_attributes,
-                        attr.TOKENOMICS_COST_UNPRICED_REASON: cost.unpriced_reason or "unknown",
-                    },
-                )
-                return
-            amount, currency = cost.amount, cost.currency
-        cost_attributes = {**metric_attributes, attr.GEN_AI_USAGE_COST_CURRENCY: currency}
+        attributes.update(cost.span_attributes())
+        amount = cost.amount
+        if amount is None:
+            reason = cost.unpriced_reason or attr.UnpricedReason.ERROR
+            self.unpriced_calls.add(1, {**metric_attributes, attr.TOKENOMICS_COST_UNPRICED_REASON: reason})
+            return
+        cost_attributes = {**metric_attributes, attr.GEN_AI_USAGE_COST_CURRENCY: cost.currency}
         self.cost_histogram.record(amount, cost_attributes)
         self.cost_counter.add(amount, cost_attributes)
 

@@ -95,6 +95,11 @@ class Cost(NamedTuple):
             catalog_model=catalog_model,
         )
 
+    @classmethod
+    def reported_by_provider(cls, amount: float, currency: str = "USD") -> Cost:
+        """A cost the provider computed itself (OpenRouter's `usage.cost`): kept as is, not re-priced."""
+        return cls(CostStatus.PRICED, None, amount, currency, source=CostSource.PROVIDER)
+
     @property
     def is_priced(self) -> bool:
         """True when `amount` is a number (status `priced` or `free`)."""
@@ -110,11 +115,14 @@ class Cost(NamedTuple):
         else:
             attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = self.amount
             attributes[attr.GEN_AI_USAGE_COST_CURRENCY] = self.currency
-            attributes[attr.GEN_AI_USAGE_COST_SOURCE] = CostSource.LOCAL
-            attributes[attr.TOKENOMICS_COST_INPUT] = self.input or 0.0
-            attributes[attr.TOKENOMICS_COST_CACHE_READ] = self.cache_read or 0.0
-            attributes[attr.TOKENOMICS_COST_CACHE_WRITE] = self.cache_write or 0.0
-            attributes[attr.TOKENOMICS_COST_OUTPUT] = self.output or 0.0
+            if self.source == CostSource.PROVIDER:  # no breakdown: the provider reports only a total
+                attributes[attr.GEN_AI_USAGE_COST_SOURCE] = CostSource.PROVIDER
+            else:
+                attributes[attr.GEN_AI_USAGE_COST_SOURCE] = CostSource.LOCAL
+                attributes[attr.TOKENOMICS_COST_INPUT] = self.input or 0.0
+                attributes[attr.TOKENOMICS_COST_CACHE_READ] = self.cache_read or 0.0
+                attributes[attr.TOKENOMICS_COST_CACHE_WRITE] = self.cache_write or 0.0
+                attributes[attr.TOKENOMICS_COST_OUTPUT] = self.output or 0.0
         if self.catalog_provider:
             attributes[attr.TOKENOMICS_COST_PROVIDER] = self.catalog_provider
         if self.catalog_model:
