@@ -112,11 +112,6 @@ def detail(usage: Any, group: str, name: str) -> Any:
     return details[name] if isinstance(details, dict) else getattr(details, name)
 
 
-def needs_responses_api(client: openai.OpenAI | openai.AsyncOpenAI) -> None:
-    if not hasattr(client, "responses"):
-        pytest.skip(f"openai {openai.__version__} has no Responses API")
-
-
 def expected_prompt_tokens(messages: list[dict[str, str]]) -> int:
     """The documented heuristic: ceil(chars/4) per text, +3 per message, +3 for the reply."""
     return 3 + sum(3 + count_tokens(message["content"]) for message in messages)
@@ -288,8 +283,8 @@ def test_service_tier_is_echoed(client: openai.OpenAI) -> None:
 # ------------------------------------------------------------ responses API
 
 
+@pytest.mark.responses_api
 def test_responses_create(client: openai.OpenAI) -> None:
-    needs_responses_api(client)
     response = client.responses.create(model="gpt-4.1", input="Describe tracing.", instructions="Be brief.")
 
     assert response.object == "response" and response.status == "completed"
@@ -306,8 +301,8 @@ def test_responses_create(client: openai.OpenAI) -> None:
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens
 
 
+@pytest.mark.responses_api
 def test_responses_max_output_tokens_makes_it_incomplete(client: openai.OpenAI) -> None:
-    needs_responses_api(client)
     response = client.responses.create(model="o3-mini", input="Think hard.", max_output_tokens=50)
 
     assert response.status == "incomplete"
@@ -317,8 +312,8 @@ def test_responses_max_output_tokens_makes_it_incomplete(client: openai.OpenAI) 
     assert response.usage.output_tokens_details.reasoning_tokens == 50
 
 
+@pytest.mark.responses_api
 def test_responses_stream_event_sequence(client: openai.OpenAI) -> None:
-    needs_responses_api(client)
     plain = client.responses.create(model="gpt-4o", input="Stream please.")
     events = list(client.responses.create(model="gpt-4o", input="Stream please.", stream=True))
 
@@ -343,10 +338,8 @@ def test_responses_stream_event_sequence(client: openai.OpenAI) -> None:
     assert completed.usage.model_dump() == plain.usage.model_dump()
 
 
+@pytest.mark.responses_api
 def test_responses_stream_helper(client: openai.OpenAI) -> None:
-    needs_responses_api(client)
-    if not hasattr(client.responses, "stream"):
-        pytest.skip("this openai SDK has no responses.stream helper")
     with client.responses.stream(model="gpt-4o", input="Use the helper.") as stream:
         deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
         final = stream.get_final_response()
@@ -551,9 +544,9 @@ def test_async_client_end_to_end(mode: str, fake: FakeProvider) -> None:
 # ------------------------------------------------------------ transports
 
 
-@pytest.mark.parametrize("module_name", ["httpx", "httpx2"])
+@pytest.mark.parametrize("module_name", ["httpx", pytest.param("httpx2", marks=pytest.mark.httpx2)])
 def test_mock_transport_streams_sse_sync_and_async(module_name: str) -> None:
-    httpx_module = pytest.importorskip(module_name)
+    httpx_module = importlib.import_module(module_name)
     body = {"model": "gpt-4o", "messages": HELLO, "stream": True}
     url = "http://fake.invalid/v1/chat/completions"
 

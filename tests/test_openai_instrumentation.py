@@ -28,10 +28,7 @@ def _sdk_httpx() -> Any:
 
 
 httpx2 = _sdk_httpx()
-HAS_RESPONSES_API = hasattr(openai.OpenAI(api_key="x"), "responses")
-needs_responses_api = pytest.mark.skipif(
-    not HAS_RESPONSES_API, reason="this openai release has no Responses API"
-)
+needs_responses_api = pytest.mark.responses_api
 
 
 def detail(obj: Any, *path: str) -> Any:

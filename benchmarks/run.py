@@ -1,0 +1,381 @@
+"""Per-call overhead of otel-tokenomics vs. the official openai-v2 instrumentation, on the real `openai` SDK.
+
+Run: `/work/main/.venv/bin/python benchmarks/run.py [--calls N] [--rounds R] [--json FILE]`
+
+Why it is built this way (details in benchmarks/README.md):
+
+* The real SDK runs its whole request/response path against `httpx2.MockTransport` returning canned bytes
+  (`_openai_mock.py`), so the baseline is a realistic SDK call and the "network" costs the same for everyone.
+* Three configurations - bare, ours, openai-v2 - are measured in one process and **interleaved**: every round
+  times one batch of N calls per configuration and scenario, instrumenting before and uninstrumenting after
+  each batch, with the order rotated between rounds. Slow drifts (CPU frequency, a neighbour's build, heap
+  growth) then hit all configurations alike instead of whichever happened to run last.
+* The figure reported is the **median** over rounds of each batch's mean per-call time; "added" is that median
+  minus bare's. Batches are timed with `perf_counter_ns`; the garbage collector is collected before every batch
+  and stays enabled inside it, because the extra collections an instrumentation's allocations cause are part
+  of what it costs the application.
+* Before anything is timed, one call per scenario and configuration is checked for its span (and, for ours, a
+  priced `gen_ai.usage.cost.amount`), and every timed batch must have exported exactly N spans (0 for bare):
+  an instrumentation that silently stopped working cannot look fast.
+
+Exit status: 0 when every target is met, 1 when one is missed, 2 when a configuration is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# Pin behaviour that environment variables could change (content capture, stream usage injection, semconv
+# mode, price sheets) before any instrumentation reads them: a benchmark must measure the defaults.
+for _name in list(os.environ):
+    if _name.startswith(("OTEL_INSTRUMENTATION_GENAI_", "OTEL_TOKENOMICS_", "OTEL_SEMCONV_STABILITY_OPT_IN")):
+        del os.environ[_name]
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _configs import CONFIG_NAMES, SPAN_PROCESSOR, Configuration, make_configurations  # noqa: E402
+from _openai_mock import (  # noqa: E402
+    REQUEST_MODEL,
+    STREAM_CHUNKS_YIELDED,
+    STREAM_OUTPUT_TOKENS,
+    SYNC_INPUT_TOKENS,
+    SYNC_OUTPUT_TOKENS,
+    Clients,
+    chat_kwargs,
+    make_clients,
+    stream_kwargs,
+)
+
+SCENARIOS = ("sync", "stream", "async")
+SCENARIO_LABELS = {
+    "sync": "sync chat completion",
+    "stream": f"stream, {STREAM_CHUNKS_YIELDED - 2} content chunks + usage",
+    "async": "async chat completion",
+}
+# Our targets for what otel-tokenomics may add per call (µs); async has none of its own.
+TARGETS_US: dict[str, float | None] = {"sync": 80.0, "stream": 150.0, "async": None}
+CACHED_COST_TARGET_US = 5.0
+COST_ATTRIBUTE = "gen_ai.usage.cost.amount"
+
+
+class BrokenConfiguration(RuntimeError):
+    """A configuration did not produce what it must; timing it would be meaningless."""
+
+
+# --- the timed loops ---------------------------------------------------------------------------------------
+def run_sync(clients: Clients, calls: int) -> int:
+    """Nanoseconds for `calls` non-streaming chat completions (the method is looked up per call, as apps do)."""
+    completions = clients.sync.chat.completions
+    kwargs = chat_kwargs()
+    started = time.perf_counter_ns()
+    for _ in range(calls):
+        completions.create(**kwargs)
+    return time.perf_counter_ns() - started
+
+
+def run_stream(clients: Clients, calls: int) -> int:
+    """Nanoseconds for `calls` streamed chat completions, each iterated to its end."""
+    completions = clients.stream.chat.completions
+    kwargs = stream_kwargs()
+    started = time.perf_counter_ns()
+    for _ in range(calls):
+        for _chunk in completions.create(**kwargs):
+            pass
+    return time.perf_counter_ns() - started
+
+
+def run_async(clients: Clients, calls: int) -> int:
+    """Nanoseconds for `calls` awaited completions inside one event loop (loop start-up is not timed)."""
+
+    async def batch() -> int:
+        completions = clients.async_.chat.completions
+        kwargs = chat_kwargs()
+        started = time.perf_counter_ns()
+        for _ in range(calls):
+            await completions.create(**kwargs)
+        return time.perf_counter_ns() - started
+
+    return asyncio.run(batch())
+
+
+RUNNERS: dict[str, Callable[[Clients, int], int]] = {"sync": run_sync, "stream": run_stream, "async": run_async}
+
+
+# --- proof of life -----------------------------------------------------------------------------------------
+def _check_span(configuration: Configuration, scenario: str, before: int) -> None:
+    pipeline = configuration.pipeline
+    assert pipeline is not None
+    exported = pipeline.exporter.exported - before
+    if exported != 1:
+        raise BrokenConfiguration(f"{configuration.name}/{scenario}: expected 1 span, got {exported}")
+    span = pipeline.exporter.last
+    assert span is not None
+    attributes = dict(span.attributes or {})
+    problems = []
+    if span.name != f"chat {REQUEST_MODEL}":
+        problems.append(f"span name {span.name!r}")
+    output_tokens = STREAM_OUTPUT_TOKENS if scenario == "stream" else SYNC_OUTPUT_TOKENS
+    if attributes.get("gen_ai.usage.input_tokens") != SYNC_INPUT_TOKENS:
+        problems.append(f"input tokens {attributes.get('gen_ai.usage.input_tokens')!r}")
+    if attributes.get("gen_ai.usage.output_tokens") != output_tokens:
+        problems.append(f"output tokens {attributes.get('gen_ai.usage.output_tokens')!r}")
+    if configuration.name == "ours":
+        amount = attributes.get(COST_ATTRIBUTE)
+        if not isinstance(amount, float) or amount <= 0:
+            problems.append(f"{COST_ATTRIBUTE} {amount!r} (status {attributes.get('tokenomics.cost.status')!r})")
+    if problems:
+        raise BrokenConfiguration(f"{configuration.name}/{scenario}: " + ", ".join(problems))
+
+
+def verify(configurations: list[Configuration], clients: Clients) -> None:
+    """One call per scenario and configuration: spans, usage, ours' cost, metrics; bare must leave no trace."""
+    import openai.resources.chat.completions as chat
+    import wrapt
+
+    instrumented = [c for c in configurations if c.instrumented]
+    for configuration in configurations:
+        configuration.activate()
+        try:
+            if not configuration.instrumented:
+                for owner in (chat.Completions, chat.AsyncCompletions):
+                    if isinstance(vars(owner)["create"], wrapt.ObjectProxy):
+                        raise BrokenConfiguration("bare: the SDK is still wrapped after uninstrument()")
+            totals = [c.spans_exported for c in instrumented]
+            for scenario in SCENARIOS:
+                before = configuration.spans_exported
+                if scenario == "stream":
+                    chunks = list(clients.stream.chat.completions.create(**stream_kwargs()))
+                    if len(chunks) != STREAM_CHUNKS_YIELDED:
+                        raise BrokenConfiguration(
+                            f"{configuration.name}/stream: {len(chunks)} chunks, expected {STREAM_CHUNKS_YIELDED}"
+                        )
+                else:
+                    RUNNERS[scenario](clients, 1)
+                if configuration.instrumented:
+                    _check_span(configuration, scenario, before)
+            if not configuration.instrumented and [c.spans_exported for c in instrumented] != totals:
+                raise BrokenConfiguration("bare: spans were exported while nothing should be instrumented")
+            if configuration.pipeline is not None:
+                names = configuration.pipeline.metric_names()
+                wanted = {"gen_ai.client.operation.duration", "gen_ai.client.token.usage"}
+                if configuration.name == "ours":
+                    wanted.add("gen_ai.client.operation.cost")
+                if not wanted <= names:
+                    raise BrokenConfiguration(f"{configuration.name}: metrics missing: {sorted(wanted - names)}")
+        finally:
+            configuration.deactivate()
+
+
+# --- measurement -------------------------------------------------------------------------------------------
+def timed_batch(configuration: Configuration, clients: Clients, scenario: str, calls: int) -> float:
+    """µs per call for one batch, with the configuration active only around it."""
+    configuration.activate()
+    try:
+        before = configuration.spans_exported
+        gc.collect()
+        elapsed_ns = RUNNERS[scenario](clients, calls)
+        produced = configuration.spans_exported - before
+    finally:
+        configuration.deactivate()
+    expected = calls if configuration.instrumented else 0
+    if produced != expected:
+        raise BrokenConfiguration(f"{configuration.name}/{scenario}: {produced} spans for {calls} calls")
+    return elapsed_ns / calls / 1_000
+
+
+def measure(
+    configurations: list[Configuration], clients: Clients, calls: int, rounds: int, warmup: int
+) -> dict[str, dict[str, list[float]]]:
+    """{scenario: {configuration: [µs per call, one per round]}}, configurations interleaved and rotated."""
+    for configuration in configurations:
+        for scenario in SCENARIOS:
+            timed_batch(configuration, clients, scenario, warmup)
+    samples: dict[str, dict[str, list[float]]] = {s: {c.name: [] for c in configurations} for s in SCENARIOS}
+    for round_index in range(rounds):
+        started = time.monotonic()
+        for scenario_index, scenario in enumerate(SCENARIOS):
+            shift = (round_index + scenario_index) % len(configurations)
+            for configuration in configurations[shift:] + configurations[:shift]:
+                samples[scenario][configuration.name].append(timed_batch(configuration, clients, scenario, calls))
+        print(f"  round {round_index + 1}/{rounds} done in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return samples
+
+
+def cached_cost() -> dict[str, Any]:
+    """`bench_prices.measure()`'s figures, or why they are unavailable (its owner may still be writing it)."""
+    try:
+        from bench_prices import measure as measure_prices
+
+        figures = {name: float(value) for name, value in measure_prices().items()}
+        hit = figures["cost_hit_us"]
+    except Exception as error:
+        return {"available": False, "reason": f"{type(error).__name__}: {error}"}
+    return {
+        "available": True,
+        "figures": figures,
+        "cost_hit_us": hit,
+        "target_us": CACHED_COST_TARGET_US,
+        "verdict": "PASS" if hit <= CACHED_COST_TARGET_US else "MISS",
+    }
+
+
+def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for scenario, by_config in samples.items():
+        bare = by_config["bare"]
+        entry: dict[str, Any] = {
+            name: {
+                "median_us": statistics.median(values),
+                "min_us": min(values),
+                "max_us": max(values),
+                "rounds_us": values,
+            }
+            for name, values in by_config.items()
+        }
+        added = {}
+        for name in ("ours", "openai-v2"):
+            values = by_config[name]
+            added[name] = {
+                "added_us": statistics.median(values) - statistics.median(bare),
+                # the same figure from round-wise differences: a cross-check that drift did not decide it
+                "added_paired_us": statistics.median(v - b for v, b in zip(values, bare, strict=True)),
+            }
+        entry["added"] = added
+        ours_added, peer_added = added["ours"]["added_us"], added["openai-v2"]["added_us"]
+        entry["ratio_ours_to_openai_v2"] = ours_added / peer_added if peer_added > 0 else None
+        target = TARGETS_US[scenario]
+        entry["target_us"] = target
+        entry["verdict"] = None if target is None else ("PASS" if ours_added <= target else "MISS")
+        summary[scenario] = entry
+    return summary
+
+
+# --- output ------------------------------------------------------------------------------------------------
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def environment(calls: int, rounds: int, warmup: int) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "openai": _version("openai"),
+        "httpx2": _version("httpx2"),
+        "opentelemetry-sdk": _version("opentelemetry-sdk"),
+        "otel-tokenomics": _version("otel-tokenomics"),
+        "opentelemetry-instrumentation-openai-v2": _version("opentelemetry-instrumentation-openai-v2"),
+        "opentelemetry-util-genai": _version("opentelemetry-util-genai"),
+        "calls_per_batch": calls,
+        "rounds": rounds,
+        "warmup_calls": warmup,
+        "span_processor": SPAN_PROCESSOR,
+        "metric_reader": "InMemoryMetricReader",
+    }
+
+
+def render(env: dict[str, Any], summary: dict[str, Any], cost: dict[str, Any], verdict: str) -> str:
+    lines = [
+        "otel-tokenomics overhead benchmark",
+        f"  Python {env['python']} ({env['machine']}); openai {env['openai']}, httpx2 {env['httpx2']}, "
+        f"opentelemetry-sdk {env['opentelemetry-sdk']}",
+        f"  ours = otel-tokenomics {env['otel-tokenomics']}; openai-v2 = opentelemetry-instrumentation-openai-v2 "
+        f"{env['opentelemetry-instrumentation-openai-v2']} (util-genai {env['opentelemetry-util-genai']})",
+        f"  pipeline: TracerProvider + {env['span_processor']} -> discarding exporter; MeterProvider + "
+        f"{env['metric_reader']}",
+        f"  {env['rounds']} interleaved rounds x {env['calls_per_batch']} calls per configuration; "
+        "median of per-round means, µs per call",
+        "",
+    ]
+    header = (
+        f"{'scenario':<36} {'bare':>9} {'ours':>9} {'openai-v2':>9} {'ours +':>8} {'v2 +':>8} "
+        f"{'ours/v2':>8}  {'target':>8}  verdict"
+    )
+    lines += [header, "-" * len(header)]
+    for scenario in SCENARIOS:
+        entry = summary[scenario]
+        ours_added = entry["added"]["ours"]["added_us"]
+        peer_added = entry["added"]["openai-v2"]["added_us"]
+        ratio = entry["ratio_ours_to_openai_v2"]
+        target = entry["target_us"]
+        lines.append(
+            f"{SCENARIO_LABELS[scenario]:<36} {entry['bare']['median_us']:9.1f} {entry['ours']['median_us']:9.1f} "
+            f"{entry['openai-v2']['median_us']:9.1f} {ours_added:+8.1f} {peer_added:+8.1f} "
+            f"{(f'{ratio:.2f}x' if ratio is not None else 'n/a'):>8}  "
+            f"{(f'<= {target:.0f}' if target is not None else '-'):>8}  {entry['verdict'] or '-'}"
+        )
+    lines += ["", "round-to-round range (max - min of the per-round means), µs:"]
+    for scenario in SCENARIOS:
+        entry = summary[scenario]
+        ranges = ", ".join(f"{name} {entry[name]['max_us'] - entry[name]['min_us']:.1f}" for name in CONFIG_NAMES)
+        paired = ", ".join(
+            f"{name} {entry['added'][name]['added_paired_us']:+.1f}" for name in ("ours", "openai-v2")
+        )
+        lines.append(f"  {scenario:<7} {ranges}   (added, from paired rounds: {paired})")
+    lines.append("")
+    if cost["available"]:
+        figures = cost["figures"]
+        lines.append(
+            f"cached cost computation (PriceBook.cost, resolved model): {cost['cost_hit_us']:.2f} µs "
+            f"(target <= {cost['target_us']:.0f})  {cost['verdict']}"
+        )
+        extra = ", ".join(f"{name} {value:.2f}" for name, value in figures.items() if name != "cost_hit_us")
+        lines.append(f"  bench_prices.measure(): {extra}")
+    else:
+        lines.append(f"cached cost computation: unavailable ({cost['reason']})")
+    lines += ["", f"overall: {verdict}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=500, help="calls per timed batch (default 500)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up calls per batch (default calls/5)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.calls < 1 or args.rounds < 1:
+        parser.error("--calls and --rounds must be at least 1")
+    warmup = args.warmup if args.warmup is not None else max(20, args.calls // 5)
+
+    clients = make_clients()
+    configurations = make_configurations()
+    started = time.monotonic()
+    try:
+        verify(configurations, clients)
+        print(f"verified: {', '.join(CONFIG_NAMES)} (spans, usage, cost, metrics); timing...", file=sys.stderr)
+        samples = measure(configurations, clients, args.calls, args.rounds, warmup)
+    except BrokenConfiguration as error:
+        print(f"BROKEN: {error}", file=sys.stderr)
+        return 2
+    print(f"timed in {time.monotonic() - started:.0f}s; measuring the price book...", file=sys.stderr)
+    summary = summarize(samples)
+    cost = cached_cost()
+    verdicts = [entry["verdict"] for entry in summary.values() if entry["verdict"]]
+    if cost["available"]:
+        verdicts.append(cost["verdict"])
+    verdict = "MISS" if "MISS" in verdicts else "PASS"
+    env = environment(args.calls, args.rounds, warmup)
+    print(render(env, summary, cost, verdict))
+    if args.json is not None:
+        document = {"environment": env, "scenarios": summary, "cached_cost": cost, "verdict": verdict}
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+    return 0 if verdict == "PASS" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
