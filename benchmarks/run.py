@@ -75,42 +75,58 @@ class BrokenConfiguration(RuntimeError):
 
 
 # --- the timed loops ---------------------------------------------------------------------------------------
-def run_sync(clients: Clients, calls: int) -> int:
-    """Nanoseconds for `calls` non-streaming chat completions (the method is looked up per call, as apps do)."""
+# Each call is timed on its own (two `perf_counter_ns` reads, ~0.1 µs, identical for every configuration), so the
+# report can use the median call, which a neighbour process stealing the CPU for a few ms cannot move, as well
+# as the batch mean, which includes the garbage collections the instrumentations' allocations cause.
+def run_sync(clients: Clients, calls: int) -> list[int]:
+    """Nanoseconds per non-streaming chat completion (the method is looked up per call, as apps do)."""
     completions = clients.sync.chat.completions
     kwargs = chat_kwargs()
-    started = time.perf_counter_ns()
-    for _ in range(calls):
+    clock = time.perf_counter_ns
+    durations = [0] * calls
+    for index in range(calls):
+        started = clock()
         completions.create(**kwargs)
-    return time.perf_counter_ns() - started
+        durations[index] = clock() - started
+    return durations
 
 
-def run_stream(clients: Clients, calls: int) -> int:
-    """Nanoseconds for `calls` streamed chat completions, each iterated to its end."""
+def run_stream(clients: Clients, calls: int) -> list[int]:
+    """Nanoseconds per streamed chat completion, from the request to the end of its iteration."""
     completions = clients.stream.chat.completions
     kwargs = stream_kwargs()
-    started = time.perf_counter_ns()
-    for _ in range(calls):
+    clock = time.perf_counter_ns
+    durations = [0] * calls
+    for index in range(calls):
+        started = clock()
         for _chunk in completions.create(**kwargs):
             pass
-    return time.perf_counter_ns() - started
+        durations[index] = clock() - started
+    return durations
 
 
-def run_async(clients: Clients, calls: int) -> int:
-    """Nanoseconds for `calls` awaited completions inside one event loop (loop start-up is not timed)."""
+def run_async(clients: Clients, calls: int) -> list[int]:
+    """Nanoseconds per awaited completion, all awaited in one event loop (loop start-up is not timed)."""
 
-    async def batch() -> int:
+    async def batch() -> list[int]:
         completions = clients.async_.chat.completions
         kwargs = chat_kwargs()
-        started = time.perf_counter_ns()
-        for _ in range(calls):
+        clock = time.perf_counter_ns
+        durations = [0] * calls
+        for index in range(calls):
+            started = clock()
             await completions.create(**kwargs)
-        return time.perf_counter_ns() - started
+            durations[index] = clock() - started
+        return durations
 
     return asyncio.run(batch())
 
 
-RUNNERS: dict[str, Callable[[Clients, int], int]] = {"sync": run_sync, "stream": run_stream, "async": run_async}
+RUNNERS: dict[str, Callable[[Clients, int], list[int]]] = {
+    "sync": run_sync,
+    "stream": run_stream,
+    "async": run_async,
+}
 
 
 # --- proof of life -----------------------------------------------------------------------------------------

@@ -604,3 +604,21 @@ def test_instrument_handle_covers_installed_sdks(fake: Any, pipeline: Any) -> No
         handle.uninstrument()
     client_for(fake).chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert len(pipeline.genai_spans()) == 1
+
+
+def test_a_malformed_price_sheet_fails_instrument_loudly(tmp_path: Any, monkeypatch: Any, pipeline: Any) -> None:
+    """Bad configuration is an error at start-up naming file and key, not a silent mispricing later."""
+    from otel_tokenomics.semconv.prices import PriceBook, PriceSheetError
+
+    sheet = tmp_path / "contract.toml"
+    sheet.write_text('[[models]]\nmodel = "gpt-4o"\ninput = "cheap"\noutput = 1\n')
+    monkeypatch.setenv("OTEL_TOKENOMICS_PRICE_SHEET", str(sheet))
+    PriceBook.clear_default()
+    instrumentor = OpenAIInstrumentor()
+    try:
+        with pytest.raises(PriceSheetError, match=r"contract\.toml: models\[0\]\.input: expected a number"):
+            instrumentor.instrument(tracer_provider=pipeline.tracer_provider)
+        assert not instrumentor.is_instrumented_by_opentelemetry
+        assert not isinstance(vars(openai.resources.chat.completions.Completions)["create"], wrapt.ObjectProxy)
+    finally:
+        PriceBook.clear_default()
