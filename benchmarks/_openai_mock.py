@@ -157,9 +157,7 @@ class Clients:
             api_key="sk-bench",
             base_url=BASE_URL,
             max_retries=0,
-            http_client=httpx2.AsyncClient(
-                transport=httpx2.MockTransport(_responder(b"application/json", completion))
-            ),
+            http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(_responder(b"application/json", completion))),
         )
 
 

@@ -68,6 +68,7 @@ SCENARIO_LABELS = {
 TARGETS_US: dict[str, float | None] = {"sync": 80.0, "stream": 150.0, "async": None}
 CACHED_COST_TARGET_US = 5.0
 COST_ATTRIBUTE = "gen_ai.usage.cost.amount"
+SETTLE_CALLS = 3
 
 
 class BrokenConfiguration(RuntimeError):
@@ -195,37 +196,70 @@ def verify(configurations: list[Configuration], clients: Clients) -> None:
 
 
 # --- measurement -------------------------------------------------------------------------------------------
-def timed_batch(configuration: Configuration, clients: Clients, scenario: str, calls: int) -> float:
-    """µs per call for one batch, with the configuration active only around it."""
+Samples = dict[str, dict[str, list[list[int]]]]  # scenario -> configuration -> rounds -> ns per call
+
+
+def timed_batch(
+    configuration: Configuration, clients: Clients, scenario: str, calls: int, settle: int = SETTLE_CALLS
+) -> list[int]:
+    """ns per call for one batch, with the configuration active only around it.
+
+    `settle` untimed calls follow `instrument()`: the first call after it pays one-off set-up (new instruments'
+    first aggregation, caches keyed per instrument) that an application pays once per process, not per call.
+    """
     configuration.activate()
     try:
+        RUNNERS[scenario](clients, settle)
         before = configuration.spans_exported
         gc.collect()
-        elapsed_ns = RUNNERS[scenario](clients, calls)
+        durations = RUNNERS[scenario](clients, calls)
         produced = configuration.spans_exported - before
     finally:
         configuration.deactivate()
     expected = calls if configuration.instrumented else 0
     if produced != expected:
         raise BrokenConfiguration(f"{configuration.name}/{scenario}: {produced} spans for {calls} calls")
-    return elapsed_ns / calls / 1_000
+    return durations
 
 
 def measure(
-    configurations: list[Configuration], clients: Clients, calls: int, rounds: int, warmup: int
-) -> dict[str, dict[str, list[float]]]:
-    """{scenario: {configuration: [µs per call, one per round]}}, configurations interleaved and rotated."""
+    configurations: list[Configuration],
+    clients: Clients,
+    calls: int,
+    rounds: int,
+    warmup: int,
+    slice_calls: int,
+    scenarios: tuple[str, ...] = SCENARIOS,
+) -> Samples:
+    """Every configuration warmed up, then `rounds` rounds of `calls` calls per scenario and configuration.
+
+    Within a round each configuration's calls are cut into slices of `slice_calls`, and the slices of the three
+    configurations alternate (order rotated per round and scenario). On a shared 2-vCPU machine, episodes where a
+    neighbour slows everything by a third last seconds; alternating every ~0.1-0.5 s makes every configuration
+    live through the same episodes, so they cancel out of the differences instead of deciding them.
+    """
     for configuration in configurations:
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             timed_batch(configuration, clients, scenario, warmup)
-    samples: dict[str, dict[str, list[float]]] = {s: {c.name: [] for c in configurations} for s in SCENARIOS}
+    # Set-up garbage (imports, catalog, warm-up) is frozen, so the per-slice `gc.collect()` costs little and
+    # the timed loops' collections only see what the calls themselves allocate.
+    gc.collect()
+    gc.freeze()
+    sizes = [slice_calls] * (calls // slice_calls) + ([calls % slice_calls] if calls % slice_calls else [])
+    samples: Samples = {s: {c.name: [] for c in configurations} for s in scenarios}
     for round_index in range(rounds):
         started = time.monotonic()
-        for scenario_index, scenario in enumerate(SCENARIOS):
+        for scenario_index, scenario in enumerate(scenarios):
             shift = (round_index + scenario_index) % len(configurations)
-            for configuration in configurations[shift:] + configurations[:shift]:
-                samples[scenario][configuration.name].append(timed_batch(configuration, clients, scenario, calls))
+            order = configurations[shift:] + configurations[:shift]
+            batches: dict[str, list[int]] = {c.name: [] for c in configurations}
+            for size in sizes:
+                for configuration in order:
+                    batches[configuration.name] += timed_batch(configuration, clients, scenario, size)
+            for name, durations in batches.items():
+                samples[scenario][name].append(durations)
         print(f"  round {round_index + 1}/{rounds} done in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    gc.unfreeze()
     return samples
 
 
@@ -247,26 +281,41 @@ def cached_cost() -> dict[str, Any]:
     }
 
 
-def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+def _us(ns: float) -> float:
+    return ns / 1_000
+
+
+def _stats(rounds: list[list[int]]) -> dict[str, Any]:
+    pooled = sorted(ns for batch in rounds for ns in batch)
+    quartiles = statistics.quantiles(pooled, n=20)
+    round_medians = [_us(statistics.median(batch)) for batch in rounds]
+    round_means = [_us(statistics.fmean(batch)) for batch in rounds]
+    return {
+        "median_us": _us(statistics.median(pooled)),  # the headline figure
+        "p5_us": _us(quartiles[0]),
+        "p95_us": _us(quartiles[-1]),
+        "mean_us": statistics.median(round_means),  # median over rounds of the batch means
+        "calls": len(pooled),
+        "round_medians_us": round_medians,
+        "round_means_us": round_means,
+    }
+
+
+def summarize(samples: Samples) -> dict[str, Any]:
+    """Per scenario: every configuration's figures, what ours and openai-v2 add over bare, and our verdict."""
     summary: dict[str, Any] = {}
     for scenario, by_config in samples.items():
-        bare = by_config["bare"]
-        entry: dict[str, Any] = {
-            name: {
-                "median_us": statistics.median(values),
-                "min_us": min(values),
-                "max_us": max(values),
-                "rounds_us": values,
-            }
-            for name, values in by_config.items()
-        }
+        entry: dict[str, Any] = {name: _stats(rounds) for name, rounds in by_config.items()}
+        bare = entry["bare"]
         added = {}
         for name in ("ours", "openai-v2"):
-            values = by_config[name]
+            figures = entry[name]
+            paired = [c - b for c, b in zip(figures["round_medians_us"], bare["round_medians_us"], strict=True)]
             added[name] = {
-                "added_us": statistics.median(values) - statistics.median(bare),
-                # the same figure from round-wise differences: a cross-check that drift did not decide it
-                "added_paired_us": statistics.median(v - b for v, b in zip(values, bare, strict=True)),
+                "added_us": figures["median_us"] - bare["median_us"],
+                # cross-checks: from round-wise differences (drift cannot decide it), and from batch means
+                "added_paired_us": statistics.median(paired),
+                "added_mean_us": figures["mean_us"] - bare["mean_us"],
             }
         entry["added"] = added
         ours_added, peer_added = added["ours"]["added_us"], added["openai-v2"]["added_us"]
@@ -286,7 +335,7 @@ def _version(name: str) -> str:
         return "?"
 
 
-def environment(calls: int, rounds: int, warmup: int) -> dict[str, Any]:
+def environment(calls: int, rounds: int, warmup: int, slice_calls: int) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -299,12 +348,31 @@ def environment(calls: int, rounds: int, warmup: int) -> dict[str, Any]:
         "calls_per_batch": calls,
         "rounds": rounds,
         "warmup_calls": warmup,
+        "slice_calls": min(slice_calls, calls),
         "span_processor": SPAN_PROCESSOR,
         "metric_reader": "InMemoryMetricReader",
     }
 
 
-def render(env: dict[str, Any], summary: dict[str, Any], cost: dict[str, Any], verdict: str) -> str:
+def pure_overhead(configurations: list[Configuration], clients: Clients) -> dict[str, dict[str, float]]:
+    """Each instrumentation's own work per call with the SDK replaced by a stand-in (see components.py): the
+    part of the added µs that code changes in the instrumentation can remove, measured to about a µs."""
+    try:
+        from components import pure_overhead as measure_pure
+
+        return {c.name: measure_pure(c, clients) for c in configurations if c.instrumented}
+    except Exception as error:  # a diagnostic extra: never let it cost the main table
+        print(f"pure overhead unavailable: {type(error).__name__}: {error}", file=sys.stderr)
+        return {}
+
+
+def render(
+    env: dict[str, Any],
+    summary: dict[str, Any],
+    pure: dict[str, dict[str, float]],
+    cost: dict[str, Any],
+    verdict: str,
+) -> str:
     lines = [
         "otel-tokenomics overhead benchmark",
         f"  Python {env['python']} ({env['machine']}); openai {env['openai']}, httpx2 {env['httpx2']}, "
@@ -313,13 +381,13 @@ def render(env: dict[str, Any], summary: dict[str, Any], cost: dict[str, Any], v
         f"{env['opentelemetry-instrumentation-openai-v2']} (util-genai {env['opentelemetry-util-genai']})",
         f"  pipeline: TracerProvider + {env['span_processor']} -> discarding exporter; MeterProvider + "
         f"{env['metric_reader']}",
-        f"  {env['rounds']} interleaved rounds x {env['calls_per_batch']} calls per configuration; "
-        "median of per-round means, µs per call",
+        f"  {env['rounds']} rounds x {env['calls_per_batch']} calls per configuration and scenario, interleaved in "
+        f"slices of {env['slice_calls']}; figures are the median call, µs",
         "",
     ]
     header = (
-        f"{'scenario':<36} {'bare':>9} {'ours':>9} {'openai-v2':>9} {'ours +':>8} {'v2 +':>8} "
-        f"{'ours/v2':>8}  {'target':>8}  verdict"
+        f"{'scenario':<36} {'bare':>8} {'ours':>8} {'openai-v2':>9} {'ours +':>8} {'v2 +':>8} "
+        f"{'ours/v2':>8} {'target':>7}  verdict"
     )
     lines += [header, "-" * len(header)]
     for scenario in SCENARIOS:
@@ -329,25 +397,38 @@ def render(env: dict[str, Any], summary: dict[str, Any], cost: dict[str, Any], v
         ratio = entry["ratio_ours_to_openai_v2"]
         target = entry["target_us"]
         lines.append(
-            f"{SCENARIO_LABELS[scenario]:<36} {entry['bare']['median_us']:9.1f} {entry['ours']['median_us']:9.1f} "
+            f"{SCENARIO_LABELS[scenario]:<36} {entry['bare']['median_us']:8.1f} {entry['ours']['median_us']:8.1f} "
             f"{entry['openai-v2']['median_us']:9.1f} {ours_added:+8.1f} {peer_added:+8.1f} "
-            f"{(f'{ratio:.2f}x' if ratio is not None else 'n/a'):>8}  "
-            f"{(f'<= {target:.0f}' if target is not None else '-'):>8}  {entry['verdict'] or '-'}"
+            f"{(f'{ratio:.2f}x' if ratio is not None else 'n/a'):>8} "
+            f"{(f'<={target:.0f}' if target is not None else '-'):>7}  {entry['verdict'] or '-'}"
         )
-    lines += ["", "round-to-round range (max - min of the per-round means), µs:"]
+    lines += ["", "cross-checks of the added µs (ours / openai-v2):"]
+    for scenario in SCENARIOS:
+        added = summary[scenario]["added"]
+        ours, peer = added["ours"], added["openai-v2"]
+        lines.append(
+            f"  {scenario:<7} median of per-round differences {ours['added_paired_us']:+7.1f} / "
+            f"{peer['added_paired_us']:+7.1f};  batch means (incl. GC, interference) {ours['added_mean_us']:+7.1f} / "
+            f"{peer['added_mean_us']:+7.1f}"
+        )
+    lines += ["noise: spread (max - min) of the per-round medians, µs (bare / ours / openai-v2):"]
     for scenario in SCENARIOS:
         entry = summary[scenario]
-        ranges = ", ".join(f"{name} {entry[name]['max_us'] - entry[name]['min_us']:.1f}" for name in CONFIG_NAMES)
-        paired = ", ".join(
-            f"{name} {entry['added'][name]['added_paired_us']:+.1f}" for name in ("ours", "openai-v2")
+        spreads = " / ".join(
+            f"{max(entry[name]['round_medians_us']) - min(entry[name]['round_medians_us']):.1f}"
+            for name in CONFIG_NAMES
         )
-        lines.append(f"  {scenario:<7} {ranges}   (added, from paired rounds: {paired})")
+        lines.append(f"  {scenario:<7} {spreads}")
+    if pure:
+        lines.append("instrumentation's own work, SDK replaced by a stand-in (components.py), µs per call:")
+    for name, figures in pure.items():
+        lines.append(f"  {name:<10} sync {figures['sync_us']:6.1f}   stream {figures['stream_us']:6.1f}")
     lines.append("")
     if cost["available"]:
         figures = cost["figures"]
         lines.append(
             f"cached cost computation (PriceBook.cost, resolved model): {cost['cost_hit_us']:.2f} µs "
-            f"(target <= {cost['target_us']:.0f})  {cost['verdict']}"
+            f"(target <={cost['target_us']:.0f})  {cost['verdict']}"
         )
         extra = ", ".join(f"{name} {value:.2f}" for name, value in figures.items() if name != "cost_hit_us")
         lines.append(f"  bench_prices.measure(): {extra}")
@@ -362,10 +443,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=500, help="calls per timed batch (default 500)")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
     parser.add_argument("--warmup", type=int, default=None, help="warm-up calls per batch (default calls/5)")
+    parser.add_argument(
+        "--slice", type=int, default=100, dest="slice_calls", help="calls per interleaved slice (default 100)"
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the figures here")
     args = parser.parse_args(argv)
-    if args.calls < 1 or args.rounds < 1:
-        parser.error("--calls and --rounds must be at least 1")
+    if args.calls < 1 or args.rounds < 1 or args.slice_calls < 1:
+        parser.error("--calls, --rounds and --slice must be at least 1")
     warmup = args.warmup if args.warmup is not None else max(20, args.calls // 5)
 
     clients = make_clients()
@@ -374,21 +458,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verify(configurations, clients)
         print(f"verified: {', '.join(CONFIG_NAMES)} (spans, usage, cost, metrics); timing...", file=sys.stderr)
-        samples = measure(configurations, clients, args.calls, args.rounds, warmup)
+        samples = measure(configurations, clients, args.calls, args.rounds, warmup, args.slice_calls)
     except BrokenConfiguration as error:
         print(f"BROKEN: {error}", file=sys.stderr)
         return 2
-    print(f"timed in {time.monotonic() - started:.0f}s; measuring the price book...", file=sys.stderr)
+    print(f"timed in {time.monotonic() - started:.0f}s; measuring pure overhead and the price book...", file=sys.stderr)
+    pure = pure_overhead(configurations, clients)
     summary = summarize(samples)
     cost = cached_cost()
     verdicts = [entry["verdict"] for entry in summary.values() if entry["verdict"]]
     if cost["available"]:
         verdicts.append(cost["verdict"])
     verdict = "MISS" if "MISS" in verdicts else "PASS"
-    env = environment(args.calls, args.rounds, warmup)
-    print(render(env, summary, cost, verdict))
+    env = environment(args.calls, args.rounds, warmup, args.slice_calls)
+    print(render(env, summary, pure, cost, verdict))
     if args.json is not None:
-        document = {"environment": env, "scenarios": summary, "cached_cost": cost, "verdict": verdict}
+        document = {
+            "environment": env,
+            "scenarios": summary,
+            "pure_overhead_us": pure,
+            "cached_cost": cost,
+            "verdict": verdict,
+        }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
     return 0 if verdict == "PASS" else 1
 

@@ -59,6 +59,7 @@ class Telemetry:
         self.config = config
         self.price_book = price_book
         self.enabled = True
+        self.capture_content = config.content.on_span or config.content.as_event
         self.tracer = trace.get_tracer(scope, version, tracer_provider, schema_url=_SCHEMA_URL)
         meter = get_meter(scope, version, meter_provider, schema_url=_SCHEMA_URL)
         self.duration = _histogram(
@@ -104,9 +105,7 @@ class Telemetry:
     def begin(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Invocation | None:
         """Read the request and start the span; None (call proceeds uninstrumented) if anything fails."""
         try:
-            invocation = Invocation(
-                self, endpoint, self.config.content.on_span or self.config.content.as_event
-            )
+            invocation = Invocation(self, endpoint, self.capture_content)
             endpoint.read_request(invocation, instance, kwargs)
             if (
                 invocation.stream
