@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from otel_tokenomics.instrumentation.core.guard import report_internal_error
 from otel_tokenomics.instrumentation.core.invocation import Invocation
+from otel_tokenomics.instrumentation.core.totals import RunningTotals
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv import metrics as m
 from otel_tokenomics.semconv.prices.cost import Cost
@@ -28,13 +29,14 @@ if TYPE_CHECKING:
     from otel_tokenomics.instrumentation.core.spec import Endpoint
     from otel_tokenomics.semconv.prices import PriceBook
 
-__all__ = ["Telemetry"]
+__all__ = ["MetricAttributes", "Telemetry"]
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
 _INPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.INPUT}
 _OUTPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.OUTPUT}
 _OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _NO_USAGE = Usage()  # priced as `unpriced/no_usage`, never as 0
+_ATTRIBUTE_SET_CACHE_LIMIT = 1000
 
 
 def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Any:
@@ -90,16 +92,22 @@ class Telemetry:
             "Cost of one GenAI operation, in the currency named by gen_ai.usage.cost.currency.",
             m.COST_BUCKETS,
         )
-        self.cost_counter = meter.create_counter(
+        # Monotonic totals: summed here, exported by observable counters (see totals.py for why).
+        self.cost_totals = RunningTotals()
+        self.unpriced_totals = RunningTotals()
+        meter.create_observable_counter(
             m.TOKENOMICS_CLIENT_COST,
+            callbacks=[self.cost_totals.observe],
             unit=m.UNIT_COST,
             description="Total cost of GenAI operations, in the currency named by gen_ai.usage.cost.currency.",
         )
-        self.unpriced_calls = meter.create_counter(
+        meter.create_observable_counter(
             m.TOKENOMICS_CLIENT_UNPRICED_CALLS,
+            callbacks=[self.unpriced_totals.observe],
             unit=m.UNIT_CALL,
             description="GenAI operations that could not be priced, by tokenomics.cost.unpriced_reason.",
         )
+        self._attribute_sets: dict[tuple[Any, ...], MetricAttributes] = {}
 
     # --- start ---------------------------------------------------------------------------------------------
     def begin(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Invocation | None:
@@ -159,7 +167,8 @@ class Telemetry:
             except Exception:
                 report_internal_error("stream reader close")
         attributes = invocation.attributes
-        metric_attributes = self._metric_attributes(invocation)
+        metric_set = self._metric_attribute_set(invocation)
+        metric_attributes = metric_set.base
         if invocation.first_chunk_at is not None:
             ttfc = invocation.first_chunk_at - invocation.started_at
             attributes[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
@@ -170,7 +179,7 @@ class Telemetry:
         if error is not None:
             error_type = _error_type(error)
             attributes[attr.ERROR_TYPE] = error_type
-            metric_attributes[attr.ERROR_TYPE] = error_type
+            metric_attributes = {**metric_attributes, attr.ERROR_TYPE: error_type}
             status_code = getattr(error, "status_code", None)
             if isinstance(status_code, int):
                 attributes["http.response.status_code"] = status_code
@@ -187,16 +196,14 @@ class Telemetry:
         attributes[attr.TOKENOMICS_USAGE_REPORTED] = usage is not None
         if usage is not None:
             attributes.update(usage.span_attributes())
-            self.token_usage.record(usage.input_tokens, {**metric_attributes, **_INPUT})
-            self.token_usage.record(usage.output_tokens, {**metric_attributes, **_OUTPUT})
-        self._cost(invocation, attributes, metric_attributes)
+            self.token_usage.record(usage.input_tokens, metric_set.input)
+            self.token_usage.record(usage.output_tokens, metric_set.output)
+        self._cost(invocation, attributes, metric_set)
         self._content(invocation, span, attributes)
         span.set_attributes(attributes)
         self.duration.record(duration, metric_attributes)
 
-    def _cost(
-        self, invocation: Invocation, attributes: dict[str, Any], metric_attributes: dict[str, Any]
-    ) -> None:
+    def _cost(self, invocation: Invocation, attributes: dict[str, Any], metric_set: MetricAttributes) -> None:
         if invocation.provider_cost is not None:
             cost = Cost.reported_by_provider(invocation.provider_cost)
         else:
@@ -214,11 +221,13 @@ class Telemetry:
         amount = cost.amount
         if amount is None:
             reason = cost.unpriced_reason or attr.UnpricedReason.ERROR
-            self.unpriced_calls.add(1, {**metric_attributes, attr.TOKENOMICS_COST_UNPRICED_REASON: reason})
+            self.unpriced_totals.add(
+                (metric_set.key, reason), {**metric_set.base, attr.TOKENOMICS_COST_UNPRICED_REASON: reason}, 1
+            )
             return
-        cost_attributes = {**metric_attributes, attr.GEN_AI_USAGE_COST_CURRENCY: cost.currency}
+        cost_attributes = metric_set.with_currency(cost.currency)
         self.cost_histogram.record(amount, cost_attributes)
-        self.cost_counter.add(amount, cost_attributes)
+        self.cost_totals.add((metric_set.key, cost.currency), cost_attributes, amount)
 
     def _content(self, invocation: Invocation, span: Any, attributes: dict[str, Any]) -> None:
         """Prompts and completions, only when the user opted in; serialized once, here."""
@@ -237,23 +246,51 @@ class Telemetry:
         if mode.as_event and content:
             span.add_event(_OPERATION_DETAILS_EVENT, content)
 
-    @staticmethod
-    def _metric_attributes(invocation: Invocation) -> dict[str, Any]:
-        """Low-cardinality only: host not URL, no ids, no lists."""
-        request_attributes = invocation.request_attributes
-        metric_attributes: dict[str, Any] = {
-            attr.GEN_AI_OPERATION_NAME: request_attributes[attr.GEN_AI_OPERATION_NAME],
-            attr.GEN_AI_PROVIDER_NAME: invocation.provider,
-        }
-        if invocation.request_model:
-            metric_attributes[attr.GEN_AI_REQUEST_MODEL] = invocation.request_model
-        if invocation.response_model:
-            metric_attributes[attr.GEN_AI_RESPONSE_MODEL] = invocation.response_model
-        if invocation.server_address:
-            metric_attributes[attr.SERVER_ADDRESS] = invocation.server_address
-            if invocation.server_port:
-                metric_attributes[attr.SERVER_PORT] = invocation.server_port
-        return metric_attributes
+    def _metric_attribute_set(self, invocation: Invocation) -> MetricAttributes:
+        """The metric attribute dicts of this call's series, built once per series and reused."""
+        key = (
+            invocation.request_attributes[attr.GEN_AI_OPERATION_NAME],
+            invocation.provider,
+            invocation.request_model,
+            invocation.response_model,
+            invocation.server_address,
+            invocation.server_port,
+        )
+        found = self._attribute_sets.get(key)
+        if found is None:
+            found = MetricAttributes(key)
+            if len(self._attribute_sets) < _ATTRIBUTE_SET_CACHE_LIMIT:
+                self._attribute_sets[key] = found
+        return found
+
+
+class MetricAttributes:
+    """One series' metric attributes: low-cardinality only (a host, not a URL; no ids, no lists)."""
+
+    __slots__ = ("base", "by_currency", "input", "key", "output")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        operation, provider, request_model, response_model, address, port = key
+        base: dict[str, Any] = {attr.GEN_AI_OPERATION_NAME: operation, attr.GEN_AI_PROVIDER_NAME: provider}
+        if request_model:
+            base[attr.GEN_AI_REQUEST_MODEL] = request_model
+        if response_model:
+            base[attr.GEN_AI_RESPONSE_MODEL] = response_model
+        if address:
+            base[attr.SERVER_ADDRESS] = address
+            if port:
+                base[attr.SERVER_PORT] = port
+        self.key = key
+        self.base = base
+        self.input = {**base, **_INPUT}
+        self.output = {**base, **_OUTPUT}
+        self.by_currency: dict[str, dict[str, Any]] = {}
+
+    def with_currency(self, currency: str) -> dict[str, Any]:
+        found = self.by_currency.get(currency)
+        if found is None:
+            found = self.by_currency[currency] = {**self.base, attr.GEN_AI_USAGE_COST_CURRENCY: currency}
+        return found
 
 
 def _error_type(error: BaseException) -> str:
