@@ -45,11 +45,19 @@ def instrument(*, sdks: list[str] | None = None, **options: Any) -> Instrumentat
     """Instrument every installed supported SDK (or only `sdks`).
 
     `options` go to each instrumentor's `instrument()`: `tracer_provider`, `meter_provider`, `price_book`,
-    `capture_content`, `inject_stream_usage`, `provider_hosts`. SDKs that are not installed are skipped.
+    `capture_content`, `inject_stream_usage`, `provider_hosts`, `budgets`. SDKs that are not installed are
+    skipped.
     """
     unknown = set(sdks or ()) - set(SUPPORTED_SDKS)
     if unknown:
         raise ValueError(f"unsupported SDKs {sorted(unknown)}; supported: {sorted(SUPPORTED_SDKS)}")
+    if options.get("budgets") is not None:
+        # One guard, hence one ledger, for every SDK: spend through Anthropic and OpenAI counts against one budget.
+        from otel_tokenomics.budgets.guard import guard_from
+
+        options["budgets"] = guard_from(
+            options["budgets"], price_book=options.get("price_book"), meter_provider=options.get("meter_provider")
+        )
     done: dict[str, Any] = {}
     for sdk, path in SUPPORTED_SDKS.items():
         if sdks is not None and sdk not in sdks:

@@ -51,6 +51,16 @@ __all__ = [
     "OPENAI_RESPONSE_SYSTEM_FINGERPRINT",
     "SERVER_ADDRESS",
     "SERVER_PORT",
+    "TOKENOMICS_BUDGET_DEGRADED_BY",
+    "TOKENOMICS_BUDGET_ESTIMATE",
+    "TOKENOMICS_BUDGET_LIMIT",
+    "TOKENOMICS_BUDGET_NAME",
+    "TOKENOMICS_BUDGET_REFUSED_BY",
+    "TOKENOMICS_BUDGET_REQUESTED_MODEL",
+    "TOKENOMICS_BUDGET_SCOPE",
+    "TOKENOMICS_BUDGET_SPENT",
+    "TOKENOMICS_BUDGET_THRESHOLD",
+    "TOKENOMICS_BUDGET_UNIT",
     "TOKENOMICS_COST_CACHE_READ",
     "TOKENOMICS_COST_CACHE_WRITE",
     "TOKENOMICS_COST_INPUT",
@@ -142,6 +152,17 @@ TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS = "tokenomics.usage.input_uncached_tokens
 TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS = "tokenomics.usage.cache_write_1h_tokens"
 TOKENOMICS_USAGE_REPORTED = "tokenomics.usage.reported"
 TOKENOMICS_STREAM_COMPLETED = "tokenomics.stream.completed"
+# Budgets.
+TOKENOMICS_BUDGET_NAME = "tokenomics.budget.name"
+TOKENOMICS_BUDGET_SCOPE = "tokenomics.budget.scope"
+TOKENOMICS_BUDGET_THRESHOLD = "tokenomics.budget.threshold"
+TOKENOMICS_BUDGET_SPENT = "tokenomics.budget.spent"
+TOKENOMICS_BUDGET_LIMIT = "tokenomics.budget.limit"
+TOKENOMICS_BUDGET_UNIT = "tokenomics.budget.unit"
+TOKENOMICS_BUDGET_ESTIMATE = "tokenomics.budget.estimate"
+TOKENOMICS_BUDGET_REFUSED_BY = "tokenomics.budget.refused_by"
+TOKENOMICS_BUDGET_DEGRADED_BY = "tokenomics.budget.degraded_by"
+TOKENOMICS_BUDGET_REQUESTED_MODEL = "tokenomics.budget.requested_model"
 
 
 class Operation:

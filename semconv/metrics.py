@@ -14,6 +14,10 @@ __all__ = [
     "GEN_AI_CLIENT_OPERATION_DURATION",
     "GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK",
     "GEN_AI_CLIENT_TOKEN_USAGE",
+    "TOKENOMICS_BUDGET_DEGRADATIONS",
+    "TOKENOMICS_BUDGET_LEDGER_UNAVAILABLE",
+    "TOKENOMICS_BUDGET_REFUSALS",
+    "TOKENOMICS_BUDGET_THRESHOLD_CROSSINGS",
     "TOKENOMICS_CLIENT_COST",
     "TOKENOMICS_CLIENT_UNPRICED_CALLS",
     "TOKEN_BUCKETS",
@@ -31,6 +35,11 @@ GEN_AI_CLIENT_OPERATION_COST = "gen_ai.client.operation.cost"
 # Ours: a monotonic counter of cost, and a counter of calls we could not price.
 TOKENOMICS_CLIENT_COST = "tokenomics.client.cost"
 TOKENOMICS_CLIENT_UNPRICED_CALLS = "tokenomics.client.unpriced_calls"
+# Budgets.
+TOKENOMICS_BUDGET_THRESHOLD_CROSSINGS = "tokenomics.budget.threshold_crossings"
+TOKENOMICS_BUDGET_REFUSALS = "tokenomics.budget.refusals"
+TOKENOMICS_BUDGET_DEGRADATIONS = "tokenomics.budget.degradations"
+TOKENOMICS_BUDGET_LEDGER_UNAVAILABLE = "tokenomics.budget.ledger_unavailable"
 
 UNIT_TOKEN = "{token}"
 UNIT_SECONDS = "s"

@@ -238,7 +238,8 @@ def test_malformed_sheet_is_a_command_error(capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["prices", "compare", "gpt-4o", "o3"], "reserved"),
+        (["prices", "compare", "gpt-4o", "o3"], "needs the expected usage"),
+        (["prices", "compare", "--input", "10"], "at least one MODEL"),
         (["prices", "gpt-4o", "o3"], "expected one MODEL"),
         (["prices", "gpt-4o", "--at", "yesterday"], "--at: expected an ISO date"),
     ],
@@ -253,3 +254,29 @@ def test_negative_token_count_is_rejected(capsys: pytest.CaptureFixture[str]) ->
         run(["prices", "gpt-4o", "--input", "-5"])
     assert caught.value.code == 2
     assert "expected a token count" in capsys.readouterr().err
+
+
+def test_compare_ranks_models_cheapest_first_with_unpriced_last(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["prices", "compare", "gpt-4o", "no-such-model-xyz", "gpt-4o-mini", "--input", "10000", "--output",
+                "1000", "--provider", "openai", "--json"])
+    ranked = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [row["model"] for row in ranked] == ["gpt-4o-mini", "gpt-4o", "no-such-model-xyz"]
+    # gpt-4o-mini list price $0.15 / $0.60, gpt-4o $2.50 / $10 per million tokens.
+    assert ranked[0]["amount"] == pytest.approx((10_000 * 0.15 + 1_000 * 0.60) / 1e6)
+    assert ranked[1]["amount"] == pytest.approx((10_000 * 2.5 + 1_000 * 10) / 1e6)
+    assert ranked[2]["status"] == "unpriced" and ranked[2]["amount"] is None
+
+
+def test_compare_respects_sheets_and_the_python_function_agrees(tmp_path: Path) -> None:
+    from otel_tokenomics.semconv.prices import PriceBook, cheapest, rank_by_cost
+    from otel_tokenomics.semconv.usage import Usage
+
+    sheet = tmp_path / "deal.toml"
+    sheet.write_text('[[models]]\nmodel = "gpt-4o"\nmultiplier = 0.01\n')  # a 99 % discount flips the ranking
+    book = PriceBook([sheet])
+    usage = Usage.from_inclusive(10_000, 1_000)
+    ranked = rank_by_cost(["gpt-4o-mini", "gpt-4o"], usage, book=book, provider="openai")
+    assert [quote.model for quote in ranked] == ["gpt-4o", "gpt-4o-mini"]
+    assert cheapest(["gpt-4o-mini", "gpt-4o"], usage, book=book, provider="openai").model == "gpt-4o"
+    assert cheapest(["no-such-model-xyz"], usage, book=book, provider="openai") is None

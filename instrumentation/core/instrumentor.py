@@ -40,7 +40,8 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     `otel_tokenomics.semconv.prices.PriceBook`; default: the catalog plus `OTEL_TOKENOMICS_PRICE_SHEET`),
     `capture_content` (bool or a mode name; default from `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`),
     `inject_stream_usage` (bool; default from `OTEL_TOKENOMICS_INJECT_STREAM_USAGE`), `provider_hosts`
-    (`{"host[:port]": provider}`; default from `OTEL_TOKENOMICS_PROVIDER_HOSTS`).
+    (`{"host[:port]": provider}`; default from `OTEL_TOKENOMICS_PROVIDER_HOSTS`), `budgets` (a `BudgetGuard`, a
+    list of `Budget`s or a budget file path; default from `OTEL_TOKENOMICS_BUDGETS`).
     """
 
     adapter: ClassVar[ProviderAdapter]
@@ -59,6 +60,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             from otel_tokenomics.semconv.prices import PriceBook
 
             price_book = PriceBook.default()
+        guard = _call_guard(kwargs.get("budgets"), price_book, kwargs.get("meter_provider"))
         telemetry = Telemetry(
             f"otel_tokenomics.instrumentation.{self.adapter.name}",
             _package_version(),
@@ -66,6 +68,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             price_book,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
+            guard=guard,
         )
         self.telemetry = telemetry
         self._wrapped: list[tuple[Any, str]] = []
@@ -97,6 +100,16 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 report_internal_error("uninstrument")
         self._wrapped = []
+
+
+def _call_guard(budgets: Any, price_book: Any, meter_provider: Any) -> Any:
+    """The budget guard from `instrument(budgets=...)` or `OTEL_TOKENOMICS_BUDGETS`; None when there are none.
+
+    Budgets live outside the core (`otel_tokenomics.budgets`); the core only knows the `CallGuard` protocol.
+    """
+    from otel_tokenomics.budgets.guard import guard_from
+
+    return guard_from(budgets, price_book=price_book, meter_provider=meter_provider)
 
 
 def _warm_in_background(price_book: Any) -> None:

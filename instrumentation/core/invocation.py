@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from otel_tokenomics.instrumentation.core.spec import Endpoint, StreamReader
     from otel_tokenomics.instrumentation.core.telemetry import Telemetry
+    from otel_tokenomics.semconv.prices.cost import Cost
     from otel_tokenomics.semconv.usage import Usage
 
 __all__ = ["Invocation"]
@@ -25,7 +26,10 @@ __all__ = ["Invocation"]
 class Invocation:
     __slots__ = (
         "attributes",
+        "budget_state",
         "capture_content",
+        "chunks_seen",
+        "cost",
         "endpoint",
         "finished",
         "first_chunk_at",
@@ -34,7 +38,9 @@ class Invocation:
         "provider",
         "provider_cost",
         "reader",
+        "refusal",
         "request_attributes",
+        "request_max_tokens",
         "request_model",
         "response_model",
         "self_hosted",
@@ -66,6 +72,7 @@ class Invocation:
         self.server_port: int | None = None
         self.self_hosted = False
         self.request_model: str | None = None
+        self.request_max_tokens: int | None = None
         self.stream = False
         self.request_attributes: dict[str, Any] = {}
         # Response side, written by read_response or the stream reader.
@@ -73,6 +80,7 @@ class Invocation:
         self.service_tier: str | None = None  # the tier that was billed (response's, else request's)
         self.usage: Usage | None = None
         self.provider_cost: float | None = None  # a cost the provider reported itself (e.g. OpenRouter)
+        self.cost: Cost | None = None  # what the core priced the call at, once it ended
         self.attributes: dict[str, Any] = {}
         # Opt-in content, as conventions-shaped Python objects; serialized by the core only if enabled.
         self.input_messages: list[Any] | None = None
@@ -83,11 +91,16 @@ class Invocation:
         self.first_chunk_at: float | None = None
         self.strip_usage_chunk = False
         self.stream_completed: bool | None = None
+        self.chunks_seen = 0
+        # Call guards (budgets).
+        self.refusal: BaseException | None = None
+        self.budget_state: Any = None
 
     def on_chunk(self, chunk: Any) -> bool:
         """Feed one stream chunk to the reader; True means hide it from the caller. Never raises."""
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
+        self.chunks_seen += 1
         reader = self.reader
         if reader is None:
             return False

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from otel_tokenomics.instrumentation.core.invocation import Invocation
 
-__all__ = ["Endpoint", "ProviderAdapter", "ResultKind", "StreamReader", "Target"]
+__all__ = ["CallGuard", "Endpoint", "ProviderAdapter", "ResultKind", "StreamReader", "Target"]
 
 
 class ResultKind(Enum):
@@ -53,6 +53,8 @@ class Endpoint:
     new_stream_reader: Callable[[Invocation], StreamReader] | None = None
     inject_stream_usage: Callable[[Invocation, dict[str, Any]], bool] | None = None
     """Opt-in: ask the provider for usage in the stream; returns True if the kwargs were changed."""
+    model_param: str = "model"
+    """The call keyword naming the model: a guard may swap it for a cheaper one before the request is sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,22 @@ class Target:
     qualname: str
     endpoint: Endpoint
     is_async: bool = False
+
+
+class CallGuard(Protocol):
+    """Acts on a call before it is sent and after it ends (budgets). The core stays ignorant of what it checks.
+
+    `before` may change the request (e.g. swap `kwargs[endpoint.model_param]`, updating
+    `invocation.request_model`) or raise one of `refusal_types`, which the core records on the span and raises
+    to the caller *instead of sending the request*. Any other exception is our bug: contained and logged.
+    `after` runs once when the call ends (success, failure or early end), before the span is ended.
+    """
+
+    refusal_types: tuple[type[BaseException], ...]
+
+    def before(self, invocation: Invocation, kwargs: dict[str, Any]) -> None: ...
+
+    def after(self, invocation: Invocation, error: BaseException | None) -> None: ...
 
 
 class ProviderAdapter(Protocol):

@@ -26,7 +26,7 @@ from otel_tokenomics.semconv.usage import Usage
 
 if TYPE_CHECKING:
     from otel_tokenomics.instrumentation.core.config import InstrumentationConfig
-    from otel_tokenomics.instrumentation.core.spec import Endpoint
+    from otel_tokenomics.instrumentation.core.spec import CallGuard, Endpoint
     from otel_tokenomics.semconv.prices import PriceBook
 
 __all__ = ["MetricAttributes", "Telemetry"]
@@ -57,10 +57,12 @@ class Telemetry:
         price_book: PriceBook,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        guard: CallGuard | None = None,
     ) -> None:
         self.config = config
         self.price_book = price_book
         self.enabled = True
+        self.guard: CallGuard | None = guard
         self.capture_content = config.content.on_span or config.content.as_event
         self.tracer = trace.get_tracer(scope, version, tracer_provider, schema_url=_SCHEMA_URL)
         meter = get_meter(scope, version, meter_provider, schema_url=_SCHEMA_URL)
@@ -111,7 +113,11 @@ class Telemetry:
 
     # --- start ---------------------------------------------------------------------------------------------
     def begin(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Invocation | None:
-        """Read the request and start the span; None (call proceeds uninstrumented) if anything fails."""
+        """Read the request, consult the call guard and start the span.
+
+        Returns None (the call proceeds uninstrumented) if anything of ours fails; raises only a guard's
+        refusal (e.g. `BudgetExceededError`), which is the one exception a user asked us to raise.
+        """
         try:
             invocation = Invocation(self, endpoint, self.capture_content)
             endpoint.read_request(invocation, instance, kwargs)
@@ -121,6 +127,14 @@ class Telemetry:
                 and endpoint.inject_stream_usage is not None
             ):
                 invocation.strip_usage_chunk = endpoint.inject_stream_usage(invocation, kwargs)
+            guard = self.guard
+            if guard is not None:
+                try:
+                    guard.before(invocation, kwargs)
+                except guard.refusal_types as refusal:
+                    invocation.refusal = refusal
+                except Exception:
+                    report_internal_error("call guard")
             attributes = invocation.request_attributes
             attributes[attr.GEN_AI_OPERATION_NAME] = endpoint.operation
             attributes[attr.GEN_AI_PROVIDER_NAME] = invocation.provider
@@ -138,10 +152,14 @@ class Telemetry:
                 else (endpoint.operation)
             )
             invocation.span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-            return invocation
         except Exception:
             report_internal_error("request reader")
             return None
+        if invocation.refusal is not None:
+            # Refused before sending: the provider never sees the request; the span says why.
+            invocation.fail(invocation.refusal)
+            raise invocation.refusal
+        return invocation
 
     # --- end -----------------------------------------------------------------------------------------------
     def end(self, invocation: Invocation, error: BaseException | None) -> None:
@@ -153,11 +171,16 @@ class Telemetry:
             self._record(invocation, span, error)
         except Exception:
             report_internal_error("span finish")
-        finally:
+        guard = self.guard
+        if guard is not None and invocation.budget_state is not None:
             try:
-                span.end()
+                guard.after(invocation, error)
             except Exception:
-                report_internal_error("span end")
+                report_internal_error("call guard")
+        try:
+            span.end()
+        except Exception:
+            report_internal_error("span end")
 
     def _record(self, invocation: Invocation, span: Any, error: BaseException | None) -> None:
         duration = time.perf_counter() - invocation.started_at
@@ -217,6 +240,7 @@ class Telemetry:
                 when=invocation.started_epoch,
                 self_hosted=invocation.self_hosted,
             )
+        invocation.cost = cost
         attributes.update(cost.span_attributes())
         amount = cost.amount
         if amount is None:

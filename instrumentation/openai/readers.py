@@ -181,6 +181,7 @@ def read_chat_request(invocation: Invocation, instance: Any, kwargs: dict[str, A
     max_tokens = _integer(kwargs.get("max_completion_tokens")) or _integer(kwargs.get("max_tokens"))
     if max_tokens is not None:
         attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        invocation.request_max_tokens = max_tokens
     choices = _integer(kwargs.get("n"))
     if choices is not None and choices != 1:
         attributes[attr.GEN_AI_REQUEST_CHOICE_COUNT] = choices
@@ -252,6 +253,7 @@ def read_completion_request(invocation: Invocation, instance: Any, kwargs: dict[
     max_tokens = _integer(kwargs.get("max_tokens"))
     if max_tokens is not None:
         invocation.request_attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        invocation.request_max_tokens = max_tokens
     choices = _integer(kwargs.get("n"))
     if choices is not None and choices != 1:
         invocation.request_attributes[attr.GEN_AI_REQUEST_CHOICE_COUNT] = choices
@@ -285,6 +287,7 @@ def read_responses_request(invocation: Invocation, instance: Any, kwargs: dict[s
     max_tokens = _integer(kwargs.get("max_output_tokens"))
     if max_tokens is not None:
         invocation.request_attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        invocation.request_max_tokens = max_tokens
     if invocation.capture_content:
         instructions = kwargs.get("instructions")
         if isinstance(instructions, str):

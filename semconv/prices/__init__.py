@@ -19,6 +19,7 @@ from otel_tokenomics.semconv.prices.book import (
     PriceBook,
     normalize_model,
 )
+from otel_tokenomics.semconv.prices.compare import ModelQuote, cheapest, rank_by_cost
 from otel_tokenomics.semconv.prices.cost import Cost
 from otel_tokenomics.semconv.prices.currency import ExchangeRate, RateTable
 from otel_tokenomics.semconv.prices.providers import OTEL_TO_CATALOG, catalog_provider_id, price_context
@@ -33,6 +34,7 @@ __all__ = [
     "RATE_FIELDS",
     "Cost",
     "ExchangeRate",
+    "ModelQuote",
     "PriceBook",
     "PriceRecord",
     "PriceSheet",
@@ -41,6 +43,8 @@ __all__ = [
     "RateTable",
     "SheetEntry",
     "catalog_provider_id",
+    "cheapest",
     "normalize_model",
     "price_context",
+    "rank_by_cost",
 ]

@@ -9,7 +9,7 @@ Token options follow the OTel convention: `--input` is *all* input tokens, cache
 Sheets come from `--sheet` (repeatable), else from `OTEL_TOKENOMICS_PRICE_SHEET`.
 
 Exit status: 0 priced (or free), 1 unpriced (unknown model/provider), 2 usage error or malformed sheet.
-The first word `compare` is reserved for the planned `prices compare MODEL...`.
+`prices compare MODEL... --input N --output M` ranks models by the cost of that usage, cheapest first.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from otel_tokenomics.cli import CommandError
 
 __all__ = ["register"]
 
-_RESERVED = frozenset({"compare"})
+_COMPARE = "compare"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,16 +41,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "words",
         nargs="+",
         metavar="MODEL",
-        help="model id as the provider reports it (response model); 'compare' is reserved",
+        help="model id as the provider reports it (response model); or 'compare MODEL...' to rank models by cost",
     )
-    parser.add_argument(
-        "--provider", help="OTel gen_ai.provider.name (openai, aws.bedrock, ...) or a catalog id"
-    )
+    parser.add_argument("--provider", help="OTel gen_ai.provider.name (openai, aws.bedrock, ...) or a catalog id")
     parser.add_argument("--request-model", help="the requested model / deployment name, tried after MODEL")
     parser.add_argument("--server-address", help="server.address of the call (host or host:port)")
-    parser.add_argument(
-        "--self-hosted", action="store_true", help="the call went to a private host: sheets only"
-    )
+    parser.add_argument("--self-hosted", action="store_true", help="the call went to a private host: sheets only")
     for flag, text in (
         ("--input", "input tokens, cache reads and writes included"),
         ("--output", "output tokens, reasoning included"),
@@ -96,23 +92,82 @@ def _when(text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def handle(args: argparse.Namespace) -> int:
-    if args.words[0] in _RESERVED:
-        raise CommandError(f"'prices {args.words[0]}' is reserved for a coming subcommand, not available yet")
-    if len(args.words) > 1:
-        raise CommandError(f"expected one MODEL, got {len(args.words)}: {' '.join(args.words)}")
-    args.model = args.words[0]
+def _book(args: argparse.Namespace) -> Any:
     from otel_tokenomics.semconv.prices import ENV_PRICE_SHEET, PriceBook, PriceSheetError
-    from otel_tokenomics.semconv.usage import Usage
 
-    when = _when(args.at)
     sheets = args.sheet
     if sheets is None:
         sheets = [p.strip() for p in os.environ.get(ENV_PRICE_SHEET, "").split(os.pathsep) if p.strip()]
     try:
-        book = PriceBook(sheets, currency=args.currency)
+        return PriceBook(sheets, currency=args.currency)
     except PriceSheetError as error:
         raise CommandError(str(error)) from None
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """`prices compare MODEL...`: the cost of one expected usage on each model, cheapest first."""
+    from otel_tokenomics.semconv.prices import rank_by_cost
+    from otel_tokenomics.semconv.usage import Usage
+
+    models = args.words[1:]
+    if not models:
+        raise CommandError("compare needs at least one MODEL")
+    if args.input is None and args.output is None:
+        raise CommandError("compare needs the expected usage: --input N and/or --output M")
+    usage = Usage.from_inclusive(
+        args.input or 0,
+        args.output or 0,
+        cache_read_tokens=args.cache_read or 0,
+        cache_write_tokens=max(args.cache_write or 0, args.cache_write_1h or 0),
+        cache_write_1h_tokens=args.cache_write_1h or 0,
+        reasoning_tokens=args.reasoning or 0,
+    )
+    ranked = rank_by_cost(
+        models, usage, book=_book(args), provider=args.provider, when=_when(args.at), service_tier=args.service_tier
+    )
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "model": quote.model,
+                        "status": quote.cost.status,
+                        "amount": quote.cost.amount,
+                        "currency": quote.cost.currency,
+                        "unpriced_reason": quote.cost.unpriced_reason,
+                        "catalog_provider": quote.cost.catalog_provider,
+                        "catalog_model": quote.cost.catalog_model,
+                        "source": quote.cost.source,
+                    }
+                    for quote in ranked
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    width = max(len(quote.model) for quote in ranked)
+    print(f"{'RANK':<5} {'MODEL':<{width}}  {'COST':>14}  MATCHED")
+    for rank, quote in enumerate(ranked, 1):
+        cost = quote.cost
+        if cost.amount is None:
+            shown, matched = "unpriced", cost.unpriced_reason or ""
+        else:
+            shown = f"{cost.amount:.6f} {cost.currency}"
+            matched = f"{cost.catalog_provider}/{cost.catalog_model} ({cost.source})"
+        print(f"{rank if cost.amount is not None else '-':<5} {quote.model:<{width}}  {shown:>14}  {matched}")
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.words[0] == _COMPARE:
+        return _compare(args)
+    if len(args.words) > 1:
+        raise CommandError(f"expected one MODEL, got {len(args.words)}: {' '.join(args.words)}")
+    args.model = args.words[0]
+    from otel_tokenomics.semconv.usage import Usage
+
+    when = _when(args.at)
+    book = _book(args)
 
     call: dict[str, Any] = {
         "provider": args.provider,
