@@ -7,6 +7,7 @@ Keeping wrapping, unwrapping and set-up here means a new SDK is one small adapte
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Collection
 from typing import Any, ClassVar
@@ -106,7 +107,10 @@ def _call_guard(budgets: Any, price_book: Any, meter_provider: Any) -> Any:
     """The budget guard from `instrument(budgets=...)` or `OTEL_TOKENOMICS_BUDGETS`; None when there are none.
 
     Budgets live outside the core (`otel_tokenomics.budgets`); the core only knows the `CallGuard` protocol.
+    Without budgets nothing is imported and every call skips the guard entirely.
     """
+    if budgets is None and not os.environ.get("OTEL_TOKENOMICS_BUDGETS"):
+        return None
     from otel_tokenomics.budgets.guard import guard_from
 
     return guard_from(budgets, price_book=price_book, meter_provider=meter_provider)
