@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OLDEST_OPENAI := openai==1.40.0 httpx==0.27.2
 OLDEST := .venv-oldest
 
-.PHONY: install demo test test-latest test-oldest lint bench clean
+.PHONY: install system-deps demo test test-latest test-oldest lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ $(OLDEST)/bin/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# Debian's redis-server for the shared (Redis) budget-ledger tests; the tests start their own on loopback.
+system-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server (Debian) for the Redis ledger tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "redis-server is not installed and cannot be installed here: the Redis ledger tests will skip"; \
+	  fi; }
 
 demo: $(BIN)/.installed
 	$(BIN)/python examples/demo_app.py --output demo-output/spans.jsonl
@@ -39,9 +49,9 @@ test-oldest: $(OLDEST)/bin/.installed
 	$(OLDEST)/bin/python -m pytest -m "not responses_api and not httpx2" tests/test_openai_conformance.py \
 		tests/test_openai_instrumentation.py tests/test_fake_provider.py
 
-test: lint test-latest test-oldest
+test: system-deps lint test-latest test-oldest
 
-bench: $(BIN)/.installed
+bench: system-deps $(BIN)/.installed
 	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[openai,dev,bench]'
 	$(BIN)/python benchmarks/run.py
 

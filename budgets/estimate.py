@@ -24,11 +24,33 @@ __all__ = ["CHARS_PER_TOKEN", "DEFAULT_OUTPUT_TOKENS", "ITEM_OVERHEAD_TOKENS", "
 CHARS_PER_TOKEN = 4
 ITEM_OVERHEAD_TOKENS = 4
 DEFAULT_OUTPUT_TOKENS = 1024
-_NOT_PROMPT = frozenset({
-    "model", "modelId", "extra_headers", "extra_query", "extra_body", "timeout", "stream", "stream_options",
-    "max_tokens", "max_completion_tokens", "max_output_tokens", "temperature", "top_p", "top_k", "n", "seed",
-    "stop", "user", "metadata", "service_tier", "encoding_format", "dimensions", "response_format",
-})
+_NOT_PROMPT = frozenset(
+    {
+        "model",
+        "modelId",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "n",
+        "seed",
+        "stop",
+        "user",
+        "metadata",
+        "service_tier",
+        "encoding_format",
+        "dimensions",
+        "response_format",
+    }
+)
 _MAX_DEPTH = 12
 
 
@@ -46,9 +68,8 @@ def prompt_size(kwargs: Mapping[str, Any]) -> tuple[int, int]:
                 items += 1
             if depth < _MAX_DEPTH:
                 stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list | tuple):
-            if depth < _MAX_DEPTH:
-                stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, list | tuple) and depth < _MAX_DEPTH:
+            stack.extend((item, depth + 1) for item in value)
     return chars, items
 
 

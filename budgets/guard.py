@@ -28,10 +28,9 @@ from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider, get_meter
 
 from otel_tokenomics.budgets.config import Budget, load_budgets
-from otel_tokenomics.budgets.errors import BudgetExceededError
+from otel_tokenomics.budgets.errors import BudgetExceededError, LedgerUnavailable
 from otel_tokenomics.budgets.estimate import DEFAULT_OUTPUT_TOKENS, estimate_usage
 from otel_tokenomics.budgets.ledger import InProcessLedger, Ledger, Reservation
-from otel_tokenomics.budgets.redis_ledger import LedgerUnavailable, RedisLedger
 from otel_tokenomics.budgets.scope import current_scope
 from otel_tokenomics.instrumentation.core.guard import logger, report_internal_error
 from otel_tokenomics.semconv import attributes as attr
@@ -113,22 +112,26 @@ class BudgetGuard:
             meter = get_meter("otel_tokenomics.budgets", meter_provider=meter_provider)
             self._instruments = (
                 meter.create_counter(
-                    m.TOKENOMICS_BUDGET_THRESHOLD_CROSSINGS, unit="{crossing}",
+                    m.TOKENOMICS_BUDGET_THRESHOLD_CROSSINGS,
+                    unit="{crossing}",
                     description="Budget warning thresholds crossed, by budget, scope and threshold.",
                 ),
                 meter.create_counter(
-                    m.TOKENOMICS_BUDGET_REFUSALS, unit="{call}",
+                    m.TOKENOMICS_BUDGET_REFUSALS,
+                    unit="{call}",
                     description="Calls refused before sending because an enforced budget would be exceeded.",
                 ),
                 meter.create_counter(
-                    m.TOKENOMICS_BUDGET_DEGRADATIONS, unit="{call}",
+                    m.TOKENOMICS_BUDGET_DEGRADATIONS,
+                    unit="{call}",
                     description="Calls whose model was swapped for a cheaper fallback by a degrade budget.",
                 ),
             )
             unavailable = getattr(self.ledger, "unavailable_count", None)
             if unavailable is not None:
                 meter.create_observable_counter(
-                    m.TOKENOMICS_BUDGET_LEDGER_UNAVAILABLE, unit="{operation}",
+                    m.TOKENOMICS_BUDGET_LEDGER_UNAVAILABLE,
+                    unit="{operation}",
                     description="Ledger operations that could not reach the shared ledger (Redis).",
                     callbacks=[self._observe_unavailable],
                 )
@@ -285,19 +288,28 @@ class BudgetGuard:
                 continue
             scope = {key: state.scope[key] for key in budget.scope}
             event = BudgetEvent(
-                budget.name, scope, budget.window.describe(), threshold, spent_after, budget.limit, budget.unit,
+                budget.name,
+                scope,
+                budget.window.describe(),
+                threshold,
+                spent_after,
+                budget.limit,
+                budget.unit,
                 self._currency(),
             )
             span = invocation.span
             if span is not None:
-                span.add_event(_THRESHOLD_EVENT, {
-                    attr.TOKENOMICS_BUDGET_NAME: budget.name,
-                    attr.TOKENOMICS_BUDGET_SCOPE: _scope_label(scope),
-                    attr.TOKENOMICS_BUDGET_THRESHOLD: threshold,
-                    attr.TOKENOMICS_BUDGET_SPENT: spent_after,
-                    attr.TOKENOMICS_BUDGET_LIMIT: budget.limit,
-                    attr.TOKENOMICS_BUDGET_UNIT: budget.unit,
-                })
+                span.add_event(
+                    _THRESHOLD_EVENT,
+                    {
+                        attr.TOKENOMICS_BUDGET_NAME: budget.name,
+                        attr.TOKENOMICS_BUDGET_SCOPE: _scope_label(scope),
+                        attr.TOKENOMICS_BUDGET_THRESHOLD: threshold,
+                        attr.TOKENOMICS_BUDGET_SPENT: spent_after,
+                        attr.TOKENOMICS_BUDGET_LIMIT: budget.limit,
+                        attr.TOKENOMICS_BUDGET_UNIT: budget.unit,
+                    },
+                )
             self._count(0, budget, state.scope, threshold)
             if budget.on_threshold is not None:
                 try:
@@ -362,5 +374,7 @@ def _ledger_from_env() -> Ledger:
     url = os.environ.get(ENV_BUDGET_REDIS_URL)
     if not url:
         return InProcessLedger()
+    from otel_tokenomics.budgets.redis_ledger import RedisLedger
+
     fail_closed = os.environ.get(ENV_BUDGET_FAIL_CLOSED, "").strip().lower() in {"1", "true", "yes", "on"}
     return RedisLedger(url=url, fail_open=not fail_closed)
