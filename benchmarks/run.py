@@ -281,6 +281,16 @@ def cached_cost() -> dict[str, Any]:
     }
 
 
+def budget_overhead() -> dict[str, Any]:
+    """`bench_budgets.measure()`: a budget guard's before+after work per call, in-process and with Redis."""
+    try:
+        from bench_budgets import measure as measure_budgets
+
+        return measure_budgets()
+    except Exception as error:
+        return {"unavailable": f"{type(error).__name__}: {error}"}
+
+
 def _us(ns: float) -> float:
     return ns / 1_000
 
@@ -372,6 +382,7 @@ def render(
     pure: dict[str, dict[str, float]],
     cost: dict[str, Any],
     verdict: str,
+    budgets: dict[str, Any] | None = None,
 ) -> str:
     lines = [
         "otel-tokenomics overhead benchmark",
@@ -434,6 +445,17 @@ def render(
         lines.append(f"  bench_prices.measure(): {extra}")
     else:
         lines.append(f"cached cost computation: unavailable ({cost['reason']})")
+    if budgets:
+        lines.append("budget guard, added per call (bench_budgets.py, best of repeats):")
+        for label, value in budgets.items():
+            if isinstance(value, float) and label != "target_us":
+                lines.append(f"  {label:<42} {value:7.2f} µs")
+            elif label not in ("target_us", "verdict"):
+                lines.append(f"  {label}: {value}")
+        if budgets.get("verdict"):
+            lines.append(
+                f"  one observe budget, in-process: target <={budgets['target_us']:.0f} µs  {budgets['verdict']}"
+            )
     lines += ["", f"overall: {verdict}"]
     return "\n".join(lines)
 
@@ -466,18 +488,22 @@ def main(argv: list[str] | None = None) -> int:
     pure = pure_overhead(configurations, clients)
     summary = summarize(samples)
     cost = cached_cost()
+    budgets = budget_overhead()
     verdicts = [entry["verdict"] for entry in summary.values() if entry["verdict"]]
     if cost["available"]:
         verdicts.append(cost["verdict"])
+    if budgets.get("verdict"):
+        verdicts.append(budgets["verdict"])
     verdict = "MISS" if "MISS" in verdicts else "PASS"
     env = environment(args.calls, args.rounds, warmup, args.slice_calls)
-    print(render(env, summary, pure, cost, verdict))
+    print(render(env, summary, pure, cost, verdict, budgets))
     if args.json is not None:
         document = {
             "environment": env,
             "scenarios": summary,
             "pure_overhead_us": pure,
             "cached_cost": cost,
+            "budget_overhead_us": budgets,
             "verdict": verdict,
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")

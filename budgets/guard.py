@@ -50,6 +50,7 @@ ENV_BUDGETS = "OTEL_TOKENOMICS_BUDGETS"
 ENV_BUDGET_REDIS_URL = "OTEL_TOKENOMICS_BUDGET_REDIS_URL"
 ENV_BUDGET_FAIL_CLOSED = "OTEL_TOKENOMICS_BUDGET_FAIL_CLOSED"
 _THRESHOLD_EVENT = "tokenomics.budget.threshold"
+_SERIES_CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class _Entry:
 
 @dataclass(slots=True)
 class _CallState:
-    scope: dict[str, str]
+    scope: Mapping[str, str]  # read-only: `current_scope()` may hand out a shared dict
     trace_id: str | None
     entries: list[_Entry]
     estimate: Usage | None = None
@@ -102,6 +103,9 @@ class BudgetGuard:
         self.clock = clock
         self.default_output_tokens = default_output_tokens
         self._instruments: Any = None
+        # Only trace windows need the trace id; series names are built once per (budget, scope values).
+        self._needs_trace = any(budget.window.kind == "trace" for budget in self.budgets)
+        self._series: dict[tuple[int, tuple[str, ...]], str] = {}
 
     # --- wiring ------------------------------------------------------------------------------------------------
     def bind(self, price_book: Any, meter_provider: MeterProvider | None) -> BudgetGuard:
@@ -150,9 +154,10 @@ class BudgetGuard:
             if not budget.applies_to(scope):
                 continue
             if state is None:
-                state = _CallState(dict(scope), _current_trace_id(), [], now=self.clock())
+                trace_id = _current_trace_id() if self._needs_trace else None
+                state = _CallState(scope, trace_id, [], now=self.clock())
                 invocation.budget_state = state
-            series = budget.series(scope)
+            series = self._series_of(budget, scope)
             if budget.mode == "enforce":
                 state.entries.append(_Entry(budget, series, self._reserve(invocation, kwargs, state, budget, series)))
             else:
@@ -318,6 +323,15 @@ class BudgetGuard:
                     logger.warning("budget %r: the on_threshold callback raised", budget.name, exc_info=True)
 
     # --- helpers ----------------------------------------------------------------------------------------------
+    def _series_of(self, budget: Budget, scope: Mapping[str, str]) -> str:
+        key = (id(budget), tuple(scope.get(name, "") for name in budget.scope))
+        series = self._series.get(key)
+        if series is None:
+            series = budget.series(scope)
+            if len(self._series) < _SERIES_CACHE_LIMIT:
+                self._series[key] = series
+        return series
+
     def _count(self, which: int, budget: Budget, scope: Mapping[str, str], threshold: float | None = None) -> None:
         if self._instruments is None:
             return

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import otel_tokenomics
+from otel_tokenomics.budgets import BudgetExceededError, budget_scope
 from otel_tokenomics.exporters import JsonLinesSpanExporter
 from otel_tokenomics.fake_provider import FakeProvider
 from otel_tokenomics.semconv.prices import PriceBook
@@ -42,11 +43,23 @@ class PrintGenAISpans(SpanProcessor):
         else:
             outcome = f"{a.get('gen_ai.usage.cost.amount', 0):.8f} {a.get('gen_ai.usage.cost.currency', '')}"
             outcome += f"  [{a.get('tokenomics.price.source')}]"
+        if "tokenomics.budget.degraded_by" in a:
+            outcome += f"  (degraded from {a['tokenomics.budget.requested_model']} by budget"
+            outcome += f" '{a['tokenomics.budget.degraded_by']}')"
         print(
             f"  span {span.name:<34} in={a.get('gen_ai.usage.input_tokens', '-'):>5}"
             f" cached={a.get('gen_ai.usage.cache_read.input_tokens', 0):>5}"
             f" out={a.get('gen_ai.usage.output_tokens', '-'):>4}  {outcome}"
         )
+        for event in span.events:
+            if event.name == "tokenomics.budget.threshold":
+                e = event.attributes or {}
+                print(
+                    f"  BUDGET WARNING: '{e['tokenomics.budget.name']}' ({e['tokenomics.budget.scope']}) passed"
+                    f" {e['tokenomics.budget.threshold']:.0%}: spent {e['tokenomics.budget.spent']:.6f}"
+                    f" of {e['tokenomics.budget.limit']}"
+                    f" {'USD' if e['tokenomics.budget.unit'] == 'cost' else 'tokens'}"
+                )
 
 
 def run_traffic(client: openai.OpenAI, tracer: trace.Tracer) -> None:
@@ -74,9 +87,7 @@ def run_traffic(client: openai.OpenAI, tracer: trace.Tracer) -> None:
 
     with tracer.start_as_current_span("POST /summarize", attributes={"user.id": "bob"}):
         try:
-            client.chat.completions.create(
-                model="gpt-4o-mini", messages=user, extra_headers={"x-fake-status": "500"}
-            )
+            client.chat.completions.create(model="gpt-4o-mini", messages=user, extra_headers={"x-fake-status": "500"})
         except openai.InternalServerError:
             print("  (provider failed with 500; the app retries)")
             client.chat.completions.create(model="gpt-4o-mini", messages=user)
@@ -86,14 +97,31 @@ def run_traffic(client: openai.OpenAI, tracer: trace.Tracer) -> None:
         client.chat.completions.create(model="acme-experimental-1", messages=user)
 
 
+def run_budgeted_traffic(client: openai.OpenAI, tracer: trace.Tracer) -> None:
+    question = [{"role": "user", "content": "Draft a polite reminder for an overdue invoice."}]
+    with tracer.start_as_current_span("POST /assist", attributes={"tenant": "acme"}), budget_scope(tenant="acme"):
+        for _ in range(3):  # the tenant's degrade budget swaps gpt-4o for gpt-4o-mini once half is spent
+            client.chat.completions.create(model="gpt-4o", messages=question)
+    with (
+        tracer.start_as_current_span("POST /assist", attributes={"tenant": "trial-17"}),
+        budget_scope(tenant="trial-17", plan="trial"),
+    ):
+        try:
+            client.chat.completions.create(model="gpt-4o", messages=question, max_tokens=4000)
+        except BudgetExceededError as refused:
+            print(f"  REFUSED before sending: {refused}")
+
+
 async def run_async_traffic(client: openai.AsyncOpenAI, tracer: trace.Tracer) -> None:
     with tracer.start_as_current_span("POST /batch-tag", attributes={"user.id": "erin"}):
-        await asyncio.gather(*(
-            client.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": f"Tag ticket {n}"}]
+        await asyncio.gather(
+            *(
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": f"Tag ticket {n}"}]
+                )
+                for n in range(3)
             )
-            for n in range(3)
-        ))
+        )
 
 
 def print_metrics(reader: InMemoryMetricReader) -> None:
@@ -116,8 +144,14 @@ def print_metrics(reader: InMemoryMetricReader) -> None:
                     print(f"  {metric.name} ({metric.unit}) total = {totals}")
                 elif metric.name == "tokenomics.client.unpriced_calls":
                     for p in points:
-                        print(f"  {metric.name}{{reason={p.attributes.get('tokenomics.cost.unpriced_reason')}}}"
-                              f" = {p.value}")
+                        print(
+                            f"  {metric.name}{{reason={p.attributes.get('tokenomics.cost.unpriced_reason')}}}"
+                            f" = {p.value}"
+                        )
+                elif metric.name.startswith("tokenomics.budget."):
+                    for p in points:
+                        labels = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in sorted(p.attributes.items()))
+                        print(f"  {metric.name}{{{labels}}} = {p.value}")
                 elif metric.name == "gen_ai.client.operation.duration":
                     print(f"  {metric.name} ({metric.unit}) count = {sum(p.count for p in points)}")
 
@@ -144,9 +178,12 @@ def main() -> None:
             price_book=PriceBook(sheets=[HERE / "demo-prices.toml"]),
             # The fake provider stands in for api.openai.com: price its calls as OpenAI's.
             provider_hosts={"127.0.0.1": "openai"},
+            budgets=HERE / "demo-budgets.toml",
         )
         client = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-demo-not-a-real-key", max_retries=0)
         run_traffic(client, tracer)
+        print("\nBudgets (examples/demo-budgets.toml):")
+        run_budgeted_traffic(client, tracer)
         async_client = openai.AsyncOpenAI(base_url=fake.openai_base_url, api_key="sk-demo", max_retries=0)
         asyncio.run(run_async_traffic(async_client, tracer))
         handle.uninstrument()
