@@ -260,8 +260,10 @@ def test_budgets_from_the_environment(
 def test_the_estimate_counts_all_prompt_text_and_the_output_cap() -> None:
     kwargs = {
         "model": "gpt-4o-with-a-very-long-model-name-that-is-not-prompt",
-        "messages": [{"role": "system", "content": "x" * 400}, {"role": "user", "content": [{"type": "text",
-                                                                                        "text": "y" * 400}]}],
+        "messages": [
+            {"role": "system", "content": "x" * 400},
+            {"role": "user", "content": [{"type": "text", "text": "y" * 400}]},
+        ],
         "tools": [{"type": "function", "function": {"name": "lookup", "description": "z" * 80}}],
         "extra_headers": {"Authorization": "Bearer " + "k" * 400},
     }
@@ -271,3 +273,89 @@ def test_the_estimate_counts_all_prompt_text_and_the_output_cap() -> None:
     assert usage.output_tokens == 300
     assert estimate_usage(kwargs, "chat", None, 1024).output_tokens == 1024
     assert estimate_usage(kwargs, "embeddings", None, 1024).output_tokens == 0
+
+
+# --- the shared (Redis) ledger through the SDK -------------------------------------------------------------
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again on exit: nothing listens there
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_unreachable_redis_fails_open_or_closed(
+    fake: Any, pipeline: Any, instrument_openai: Any, price_book: Any, fail_open: bool
+) -> None:
+    from otel_tokenomics.budgets import LedgerUnavailable, RedisLedger
+
+    ledger = RedisLedger(url=f"redis://127.0.0.1:{_dead_port()}/0", timeout=0.2, fail_open=fail_open)
+    guard = BudgetGuard([budget(name="shared", limit=1.0, mode="enforce")], ledger=ledger, price_book=price_book)
+    instrument_openai(budgets=guard)
+    fake.reset()
+    if fail_open:
+        response = client_for(fake).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        assert response.choices and len(fake.requests) == 1
+    else:
+        with pytest.raises(LedgerUnavailable):
+            client_for(fake).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        assert fake.requests == [], "fail-closed refuses before sending"
+        [span] = pipeline.genai_spans()
+        assert span.attributes["error.type"] == "LedgerUnavailable"
+    assert ledger.unavailable_count >= 1
+    [point] = pipeline.metric_points("tokenomics.budget.ledger_unavailable")
+    assert point.value == ledger.unavailable_count
+
+
+def test_a_redis_ledger_enforces_through_the_sdk(
+    fake: Any, pipeline: Any, instrument_openai: Any, price_book: Any
+) -> None:
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    from otel_tokenomics.budgets import RedisLedger
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed on this machine (make test installs it)")
+    port = _dead_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        ledger = RedisLedger(url=f"redis://127.0.0.1:{port}/0")
+        guard = BudgetGuard(
+            [budget(name="tokens", limit=400, unit="tokens", mode="enforce")], ledger=ledger, price_book=price_book
+        )
+        instrument_openai(budgets=guard)
+        outcomes = []
+        for _ in range(10):
+            try:
+                client_for(fake).chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100)
+                outcomes.append("sent")
+            except BudgetExceededError:
+                outcomes.append("refused")
+        spent = ledger.spent("tokens", Window.parse("day"), now=time.time())
+        used = sum(
+            a["gen_ai.usage.input_tokens"] + a["gen_ai.usage.output_tokens"]
+            for a in genai_spans(pipeline)
+            if "gen_ai.usage.input_tokens" in a
+        )
+        assert "sent" in outcomes and "refused" in outcomes
+        assert spent == pytest.approx(used) and spent <= 400
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

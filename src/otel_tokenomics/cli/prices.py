@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("--cache-write-1h", "the cache-write tokens with 1-hour retention"),
         ("--reasoning", "reasoning tokens (part of --output)"),
     ):
-        parser.add_argument(flag, type=_count, metavar="N", help=text)
+        aliases = ("--cached",) if flag == "--cache-read" else ()
+        parser.add_argument(flag, *aliases, type=_count, metavar="N", help=text)
     parser.add_argument("--at", metavar="ISO-DATETIME", help="request time (default: now; naive = UTC)")
     parser.add_argument("--service-tier", metavar="T", help="flex, priority, default, batch, ...")
     parser.add_argument(
