@@ -13,6 +13,7 @@ mode, swapping the model via `fallback_for` in degrade mode) and `settle`s the a
 
 from otel_tokenomics.budgets.config import MODES, UNITS, Budget, load_budgets, parse_budgets
 from otel_tokenomics.budgets.errors import BudgetConfigError, BudgetExceededError, LedgerUnavailable
+from otel_tokenomics.budgets.guard import BudgetEvent, BudgetGuard
 from otel_tokenomics.budgets.ledger import InProcessLedger, Ledger, Reservation
 from otel_tokenomics.budgets.redis_ledger import RedisLedger
 from otel_tokenomics.budgets.scope import budget_scope, current_scope
@@ -23,7 +24,9 @@ __all__ = [
     "UNITS",
     "Budget",
     "BudgetConfigError",
+    "BudgetEvent",
     "BudgetExceededError",
+    "BudgetGuard",
     "InProcessLedger",
     "Ledger",
     "LedgerUnavailable",

@@ -84,7 +84,6 @@ import contextlib
 import fnmatch
 import math
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -95,6 +94,7 @@ from urllib.parse import quote
 
 from otel_tokenomics.budgets.errors import BudgetConfigError
 from otel_tokenomics.budgets.windows import CALENDAR_KINDS, Window, check_timezone
+from otel_tokenomics.semconv.config_files import parse_toml, parse_yaml
 
 __all__ = ["MODES", "UNITS", "Budget", "load_budgets", "parse_budgets"]
 
@@ -341,24 +341,11 @@ def load_budgets(path: str | PathLike[str]) -> list[Budget]:
 
 
 def _parse_toml(text: str, label: str) -> Any:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:  # the message ends with "(at line L, column C)"
-        raise BudgetConfigError(f"{label}: TOML syntax error: {error}") from error
+    return parse_toml(text, label, BudgetConfigError)
 
 
 def _parse_yaml(text: str, label: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = error.problem or error.context or "invalid YAML"
-        raise BudgetConfigError(f"{label}: YAML syntax error{where}: {problem}") from error
-    except yaml.YAMLError as error:
-        raise BudgetConfigError(f"{label}: YAML error: {error}") from error
+    return parse_yaml(text, label, BudgetConfigError)
 
 
 def parse_budgets(data: Any, *, source: str = "inline") -> list[Budget]:

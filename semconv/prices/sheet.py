@@ -84,7 +84,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -94,6 +93,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from otel_tokenomics.semconv.config_files import parse_toml, parse_yaml
 from otel_tokenomics.semconv.prices.currency import USD, ExchangeRate, is_currency_code
 from otel_tokenomics.semconv.prices.validity import date_start, day_after, epoch
 
@@ -220,9 +220,7 @@ class PriceSheet:
         label = str(file)
         suffix = file.suffix.lower()
         if suffix not in (".toml", ".yaml", ".yml"):
-            raise PriceSheetError(
-                f"{label}: unsupported file type {suffix or '(none)'!r}; use .toml, .yaml or .yml"
-            )
+            raise PriceSheetError(f"{label}: unsupported file type {suffix or '(none)'!r}; use .toml, .yaml or .yml")
         try:
             raw = file.read_bytes()
         except OSError as error:
@@ -230,9 +228,7 @@ class PriceSheet:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise PriceSheetError(
-                f"{label}: not UTF-8 text ({error.reason} at byte {error.start})"
-            ) from error
+            raise PriceSheetError(f"{label}: not UTF-8 text ({error.reason} at byte {error.start})") from error
         data = _parse_toml(text, label) if suffix == ".toml" else _parse_yaml(text, label)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
         return _build(data, label=label, name=file.name, digest=digest, path=str(file))
@@ -246,24 +242,11 @@ class PriceSheet:
 
 
 def _parse_toml(text: str, label: str) -> Any:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PriceSheetError(f"{label}: TOML syntax error: {error}") from error
+    return parse_toml(text, label, PriceSheetError)
 
 
 def _parse_yaml(text: str, label: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = error.problem or error.context or "invalid YAML"
-        raise PriceSheetError(f"{label}: YAML syntax error{where}: {problem}") from error
-    except yaml.YAMLError as error:
-        raise PriceSheetError(f"{label}: YAML error: {error}") from error
+    return parse_yaml(text, label, PriceSheetError)
 
 
 # --- validation ---------------------------------------------------------------------------------------------
@@ -355,8 +338,7 @@ class _Checker:
         if start >= stop:
             raise self.fail(
                 _join(path, "effective_from"),
-                f"effective_from {table['effective_from']} is after "
-                f"effective_until {table['effective_until']}",
+                f"effective_from {table['effective_from']} is after effective_until {table['effective_until']}",
             )
         return start, stop
 
@@ -478,9 +460,7 @@ def _entry(check: _Checker, raw: Any, index: int, codes: set[str]) -> SheetEntry
 
     absolute = {key: check.number(table[key], _join(path, key)) for key in ENTRY_RATES if key in table}
     multiplier = (
-        check.number(table["multiplier"], _join(path, "multiplier"), positive=True)
-        if "multiplier" in table
-        else None
+        check.number(table["multiplier"], _join(path, "multiplier"), positive=True) if "multiplier" in table else None
     )
     free = check.boolean(table["free"], _join(path, "free")) if "free" in table else False
     kinds = [
@@ -504,9 +484,7 @@ def _entry(check: _Checker, raw: Any, index: int, codes: set[str]) -> SheetEntry
     if absolute:
         for required in ("input", "output"):
             if required not in absolute:
-                raise check.fail(
-                    _join(path, required), "missing required key (absolute prices need input and output)"
-                )
+                raise check.fail(_join(path, required), "missing required key (absolute prices need input and output)")
 
     currency = USD
     if "currency" in table:
@@ -517,9 +495,7 @@ def _entry(check: _Checker, raw: Any, index: int, codes: set[str]) -> SheetEntry
             raise check.fail(_join(path, "currency"), f"no exchange rate for {currency} in currency.rates")
 
     start, stop = check.window(table, path)
-    description = (
-        check.string(table["description"], _join(path, "description")) if "description" in table else None
-    )
+    description = check.string(table["description"], _join(path, "description")) if "description" in table else None
     return SheetEntry(
         index=index,
         pattern=" ".join(shown),
