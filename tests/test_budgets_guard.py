@@ -359,3 +359,33 @@ def test_a_redis_ledger_enforces_through_the_sdk(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_per_trace_budget_is_kept_per_trace(fake: Any, pipeline: Any, guarded: Any) -> None:
+    guarded(budget(name="per-request", limit=300, unit="tokens", mode="enforce", window=Window.parse("trace")))
+    tracer = pipeline.tracer_provider.get_tracer("app")
+    client = client_for(fake)
+
+    def request() -> list[str]:
+        outcomes = []
+        with tracer.start_as_current_span("POST /agent"):
+            for _ in range(5):  # each call reserves ~16 + 100 tokens against this trace's 300
+                try:
+                    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100)
+                    outcomes.append("sent")
+                except BudgetExceededError:
+                    outcomes.append("refused")
+        return outcomes
+
+    first, second = request(), request()
+    assert "refused" in first
+    assert first == second, "a new trace starts with a fresh budget"
+
+
+def test_a_per_call_budget_refuses_only_oversized_calls(fake: Any, pipeline: Any, guarded: Any) -> None:
+    guarded(budget(name="max-call", limit=1000, unit="tokens", mode="enforce", window=Window.parse("call")))
+    client = client_for(fake)
+    for _ in range(3):  # small calls never add up under a per-call window
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=200)
+    with pytest.raises(BudgetExceededError, match="max-call"):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=5000)
