@@ -85,9 +85,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 # Older SDK releases lack newer endpoints; that is expected, not an error.
                 logger.debug("otel-tokenomics: %s.%s not found, not wrapped", target.module, target.qualname)
                 continue
-            wrap_function_wrapper(
-                owner, method, make_wrapper(telemetry, self.adapter, target.endpoint, target.is_async)
-            )
+            wrap_function_wrapper(owner, method, make_wrapper(telemetry, self.adapter, target))
             self._wrapped.append((owner, method))
         _warm_in_background(price_book)
 

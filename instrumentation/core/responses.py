@@ -32,6 +32,11 @@ def handle_result(adapter: ProviderAdapter, invocation: Invocation, result: Any)
             invocation.reader = factory(invocation) if factory is not None else None
             proxy = SyncStreamProxy if kind is ResultKind.STREAM else AsyncStreamProxy
             return proxy(result, invocation)
+        if kind is ResultKind.EMBEDDED_STREAM or kind is ResultKind.EMBEDDED_ASYNC_STREAM:
+            factory = invocation.endpoint.new_stream_reader
+            invocation.reader = factory(invocation) if factory is not None else None
+            proxy = SyncStreamProxy if kind is ResultKind.EMBEDDED_STREAM else AsyncStreamProxy
+            return adapter.embed_stream(result, lambda stream: proxy(stream, invocation))  # type: ignore[attr-defined]
         if kind is ResultKind.RAW_READ:
             _read_and_finish(invocation, result.parse())
             return result

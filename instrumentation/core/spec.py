@@ -28,6 +28,8 @@ class ResultKind(Enum):
     RAW_READ = "raw_read"  # a raw wrapper whose body is already read; `.parse()` is cheap and cached
     RAW_DEFERRED = "raw_deferred"  # a raw wrapper whose `.parse()` reads the body (or returns a stream) later
     RAW_DEFERRED_ASYNC = "raw_deferred_async"  # same, with an `async def parse()`
+    EMBEDDED_STREAM = "embedded_stream"  # a response holding a stream (Bedrock's {"stream": ...}): see below
+    EMBEDDED_ASYNC_STREAM = "embedded_async_stream"
 
 
 class StreamReader(Protocol):
@@ -59,12 +61,19 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One SDK method to wrap: `module`'s `qualname` (e.g. `Completions.create`)."""
+    """One SDK method to wrap: `module`'s `qualname` (e.g. `Completions.create`).
+
+    `select`, for methods that serve many operations (botocore's `BaseClient._make_api_call`), picks the endpoint
+    per call from `(instance, args, kwargs)` and returns it with the request's parameter dict (the very dict that
+    is sent, so a guard's model swap reaches the provider); `(None, {})` lets the call pass through untouched.
+    Without `select`, every call is `endpoint` and its parameters are the call's keyword arguments.
+    """
 
     module: str
     qualname: str
-    endpoint: Endpoint
+    endpoint: Endpoint | None = None
     is_async: bool = False
+    select: Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[Endpoint | None, dict[str, Any]]] | None = None
 
 
 class CallGuard(Protocol):
@@ -91,3 +100,7 @@ class ProviderAdapter(Protocol):
     targets: Sequence[Target]
 
     def classify(self, result: Any, invocation: Invocation) -> ResultKind: ...
+
+    # Only for adapters whose classify() can return EMBEDDED_STREAM / EMBEDDED_ASYNC_STREAM:
+    # def embed_stream(self, result: Any, wrap: Callable[[Any], Any]) -> Any
+    #     """Read the response's metadata if useful, and return `result` with its stream replaced by wrap(stream)."""

@@ -121,11 +121,7 @@ class Telemetry:
         try:
             invocation = Invocation(self, endpoint, self.capture_content)
             endpoint.read_request(invocation, instance, kwargs)
-            if (
-                invocation.stream
-                and self.config.inject_stream_usage
-                and endpoint.inject_stream_usage is not None
-            ):
+            if invocation.stream and self.config.inject_stream_usage and endpoint.inject_stream_usage is not None:
                 invocation.strip_usage_chunk = endpoint.inject_stream_usage(invocation, kwargs)
             guard = self.guard
             if guard is not None:
@@ -147,9 +143,7 @@ class Telemetry:
             if invocation.stream:
                 attributes[attr.GEN_AI_REQUEST_STREAM] = True
             name = (
-                f"{endpoint.operation} {invocation.request_model}"
-                if invocation.request_model
-                else (endpoint.operation)
+                f"{endpoint.operation} {invocation.request_model}" if invocation.request_model else (endpoint.operation)
             )
             invocation.span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         except Exception:

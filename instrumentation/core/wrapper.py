@@ -26,7 +26,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_tokenomics.instrumentation.core.guard import report_internal_error
 from otel_tokenomics.instrumentation.core.responses import handle_result
-from otel_tokenomics.instrumentation.core.spec import Endpoint, ProviderAdapter
+from otel_tokenomics.instrumentation.core.spec import Endpoint, ProviderAdapter, Target
 from otel_tokenomics.instrumentation.core.telemetry import Telemetry
 
 __all__ = ["inside_instrumented_call", "make_wrapper"]
@@ -64,13 +64,24 @@ def _exit(tokens: tuple[Any, Any]) -> None:
         report_internal_error("context detach")
 
 
-def make_wrapper(
-    telemetry: Telemetry, adapter: ProviderAdapter, endpoint: Endpoint, is_async: bool
-) -> Wrapper:
-    if is_async:
+def make_wrapper(telemetry: Telemetry, adapter: ProviderAdapter, target: Target) -> Wrapper:
+    endpoint = target.endpoint
+    select = target.select
+
+    def enter(instance: Any, args: Any, kwargs: Any) -> Any:
+        if select is None:
+            return _enter(telemetry, endpoint, instance, kwargs)  # type: ignore[arg-type]
+        try:
+            chosen, params = select(instance, args, kwargs)
+        except Exception:
+            report_internal_error("endpoint selection")
+            return None
+        return None if chosen is None else _enter(telemetry, chosen, instance, params)
+
+    if target.is_async:
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-            entered = _enter(telemetry, endpoint, instance, kwargs)
+            entered = enter(instance, args, kwargs)
             if entered is None:
                 return await wrapped(*args, **kwargs)
             invocation, tokens = entered
@@ -86,7 +97,7 @@ def make_wrapper(
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        entered = _enter(telemetry, endpoint, instance, kwargs)
+        entered = enter(instance, args, kwargs)
         if entered is None:
             return wrapped(*args, **kwargs)
         invocation, tokens = entered

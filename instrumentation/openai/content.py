@@ -56,9 +56,7 @@ def chat_input(messages: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]
             system.extend(_text_parts(content))
             continue
         if role == "tool":
-            parts = [
-                {"type": "tool_call_response", "id": _field(message, "tool_call_id"), "response": content}
-            ]
+            parts = [{"type": "tool_call_response", "id": _field(message, "tool_call_id"), "response": content}]
         else:
             parts = _text_parts(content) + _tool_call_parts(_field(message, "tool_calls"))
         converted.append({"role": role, "parts": parts})

@@ -75,9 +75,7 @@ def _read_destination(invocation: Invocation, instance: Any) -> None:
     invocation.self_hosted = destination.self_hosted
 
 
-def _read_common_request(
-    invocation: Invocation, instance: Any, kwargs: dict[str, Any], api_type: str | None
-) -> None:
+def _read_common_request(invocation: Invocation, instance: Any, kwargs: dict[str, Any], api_type: str | None) -> None:
     _read_destination(invocation, instance)
     invocation.request_model = _string(kwargs.get("model"))
     invocation.stream = kwargs.get("stream") is True
@@ -260,9 +258,7 @@ def read_completion_request(invocation: Invocation, instance: Any, kwargs: dict[
     if invocation.capture_content:
         prompt = kwargs.get("prompt")
         prompts = [prompt] if isinstance(prompt, str) else [p for p in prompt or () if isinstance(p, str)]
-        invocation.input_messages = [
-            {"role": "user", "parts": [{"type": "text", "content": text}]} for text in prompts
-        ]
+        invocation.input_messages = [{"role": "user", "parts": [{"type": "text", "content": text}]} for text in prompts]
 
 
 def read_completion_response(invocation: Invocation, response: Any) -> None:
