@@ -55,7 +55,9 @@ def _cost_cell(totals: CostTotals, currencies: Sequence[str]) -> str:
     if totals.fully_unpriced:
         return "unpriced"
     parts = [format_cost(totals.cost[c], c) for c in currencies if c in totals.cost]
-    text = " + ".join(parts) or "free"
+    if not parts:  # nothing priced: free calls cost 0; calls that failed were not billed
+        return "free" if totals.free_calls else ("failed" if totals.failed_calls else "-")
+    text = " + ".join(parts)
     return f"{text}*" if totals.unpriced_calls else text
 
 
@@ -284,3 +286,68 @@ def render(report: TraceReport, fmt: str = "table", *, top: int | None = None) -
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}") from None
     return renderer(report, top=top)
+
+
+# --- group-by reports (cost per provider, model, service, ...) ---------------------------------------------
+
+
+def render_groups(groups: dict[str, CostTotals], by: str, fmt: str = "table") -> str:
+    """Cost per `by` value, most expensive first (by the total of the most used currency)."""
+    currencies = sorted({c for totals in groups.values() for c in totals.currencies})
+    main = currencies[0] if len(currencies) == 1 else None
+
+    def weight(item: tuple[str, CostTotals]) -> tuple[float, str]:
+        totals = item[1]
+        return (-float(sum(totals.cost.values())) if main is None else -float(totals.cost.get(main, 0)), item[0])
+
+    ordered = sorted(groups.items(), key=weight)
+    if fmt == "json":
+        return json.dumps({"by": by, "groups": [{by: name, **_totals_json(t)} for name, t in ordered]}, indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            [
+                by,
+                "llm_calls",
+                "input_tokens",
+                "output_tokens",
+                *(f"cost_{c}" for c in currencies),
+                "unpriced_calls",
+                "failed_calls",
+            ]
+        )
+        for name, t in ordered:
+            writer.writerow(
+                [
+                    name,
+                    t.llm_calls,
+                    t.input_tokens,
+                    t.output_tokens,
+                    *(_decimal_text(t.cost[c]) if c in t.cost else "" for c in currencies),
+                    t.unpriced_calls,
+                    t.failed_calls,
+                ]
+            )
+        return buffer.getvalue()
+    header = (by.upper(), "CALLS", "INPUT", "OUTPUT", "COST", "UNPRICED")
+    rows = [
+        (
+            name,
+            str(t.llm_calls),
+            str(t.input_tokens),
+            str(t.output_tokens),
+            _cost_cell(t, currencies),
+            str(t.unpriced_calls) if t.unpriced_calls else "",
+        )
+        for name, t in ordered
+    ]
+    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in (header, *rows)
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"

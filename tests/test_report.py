@@ -31,9 +31,7 @@ from otel_tokenomics.semconv.attributes import (
 )
 
 DATA = Path(__file__).parent / "data" / "otlp"
-COST_TRACES = (
-    DATA / "cost_traces.jsonl"
-)  # hand-written, Collector file-exporter layout (hex ids, string ints)
+COST_TRACES = DATA / "cost_traces.jsonl"  # hand-written, Collector file-exporter layout (hex ids, string ints)
 COST_TRACES_B64 = DATA / "cost_traces_base64.jsonl"  # same spans, base64 ids and numeric int64s
 PRETTY = DATA / "pretty_request.json"  # one pretty-printed OTLP/HTTP JSON request body
 CORRUPT = DATA / "corrupt.jsonl"  # good lines mixed with corrupt, non-trace and truncated ones
@@ -262,9 +260,7 @@ def test_call_cost_rules() -> None:
     agent = _record("1" * 32, "1" * 16, None, **{GEN_AI_OPERATION_NAME: "invoke_agent"}, **usage)
     tool = _record("1" * 32, "2" * 16, None, **{GEN_AI_OPERATION_NAME: "execute_tool"})
     assert call_cost(agent) is None and call_cost(tool) is None
-    no_instrumentation_price = call_cost(
-        _record("1" * 32, "3" * 16, None, **{GEN_AI_OPERATION_NAME: "chat"}, **usage)
-    )
+    no_instrumentation_price = call_cost(_record("1" * 32, "3" * 16, None, **{GEN_AI_OPERATION_NAME: "chat"}, **usage))
     assert no_instrumentation_price is not None and no_instrumentation_price.unpriced
     marked = call_cost(
         _record(
@@ -443,14 +439,58 @@ def test_a_failed_call_is_counted_but_neither_priced_nor_unpriced(tmp_path: Path
             failed.set_attributes({"gen_ai.operation.name": "chat", "error.type": "InternalServerError"})
             failed.set_status(Status(StatusCode.ERROR, "InternalServerError"))
         with tracer.start_as_current_span("chat gpt-4o") as retried:
-            retried.set_attributes({
-                "gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5,
-                "gen_ai.usage.cost.amount": 0.0001, "gen_ai.usage.cost.currency": "USD",
-                "tokenomics.cost.status": "priced",
-            })
+            retried.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.usage.input_tokens": 10,
+                    "gen_ai.usage.output_tokens": 5,
+                    "gen_ai.usage.cost.amount": 0.0001,
+                    "gen_ai.usage.cost.currency": "USD",
+                    "tokenomics.cost.status": "priced",
+                }
+            )
     provider.shutdown()
     [trace] = build_trace_report(read_spans([path])).traces
     assert trace.totals.llm_calls == 2
     assert trace.totals.failed_calls == 1
     assert trace.totals.unpriced_calls == 0
     assert str(trace.totals.cost["USD"]) == "0.0001"
+
+
+def test_report_by_provider_and_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_tokenomics.cli import main
+    from otel_tokenomics.exporters import JsonLinesSpanExporter
+
+    path = tmp_path / "spans.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(path)))
+    tracer = provider.get_tracer("t")
+    calls = [("openai", "gpt-4o", 0.002), ("anthropic", "claude-sonnet-4", 0.005), ("openai", "gpt-4o-mini", 0.001)]
+    with tracer.start_as_current_span("POST /agent"):
+        for name, model, amount in calls:
+            with tracer.start_as_current_span(f"chat {model}") as span:
+                span.set_attributes(
+                    {
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.provider.name": name,
+                        "gen_ai.response.model": model,
+                        "gen_ai.usage.input_tokens": 100,
+                        "gen_ai.usage.output_tokens": 10,
+                        "gen_ai.usage.cost.amount": amount,
+                        "gen_ai.usage.cost.currency": "USD",
+                        "tokenomics.cost.status": "priced",
+                    }
+                )
+    provider.shutdown()
+    assert main(["report", str(path), "--by", "provider", "--format", "json"]) == 0
+    groups = {row["provider"]: row for row in json.loads(capsys.readouterr().out)["groups"]}
+    assert groups["openai"]["llm_calls"] == 2
+    assert groups["openai"]["cost"]["USD"] == pytest.approx(0.003)
+    assert groups["anthropic"]["cost"]["USD"] == pytest.approx(0.005)
+    assert main(["report", str(path), "--by", "model"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[0] == "MODEL"
+    assert [line.split()[0] for line in table[2:]] == ["claude-sonnet-4", "gpt-4o", "gpt-4o-mini"]

@@ -30,6 +30,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _attribute(*names: str) -> Any:
+    def key(record: Any) -> str:
+        for name in names:
+            value = record.attributes.get(name)
+            if value not in (None, ""):
+                return str(value)
+        return "(none)"
+
+    return key
+
+
+# Group keys for `--by`: span attributes first (conventions' names, then common alternatives), or the resource.
+_GROUP_KEYS: dict[str, Any] = {
+    "trace": None,
+    "provider": _attribute("gen_ai.provider.name", "gen_ai.system"),
+    "model": _attribute("gen_ai.response.model", "gen_ai.request.model"),
+    "operation": _attribute("gen_ai.operation.name"),
+    "user": _attribute("user.id", "enduser.id"),
+    "session": _attribute("gen_ai.conversation.id", "session.id"),
+    "service": lambda record: str(record.resource.get("service.name", "(none)")),
+}
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
@@ -40,8 +63,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="trace file or directory")
+    parser.add_argument("--top", type=_positive_int, metavar="N", help="show only the N most expensive traces")
     parser.add_argument(
-        "--top", type=_positive_int, metavar="N", help="show only the N most expensive traces"
+        "--by",
+        choices=sorted(_GROUP_KEYS),
+        default="trace",
+        help="what to total cost per (default: trace; the other groups sum LLM calls only)",
     )
     parser.add_argument("--format", choices=_FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -58,9 +85,16 @@ def run(args: argparse.Namespace) -> int:
         reader = OtlpReader(args.paths, log_problems=False)
     except FileNotFoundError as error:
         raise CommandError(f"no such file or directory: {error.filename}") from None
-    report = build_trace_report(reader, stats=reader.stats, problems=reader.problems)
+    if args.by == "trace":
+        report = build_trace_report(reader, stats=reader.stats, problems=reader.problems)
+        text = render(report, args.format, top=args.top)
+    else:
+        from otel_tokenomics.analysis.render import render_groups
+        from otel_tokenomics.analysis.report import aggregate
+
+        groups = aggregate(reader, _GROUP_KEYS[args.by])
+        text = render_groups(groups, args.by, args.format)
     _print_problems(reader.problems, reader.stats.problems_total)
-    text = render(report, args.format, top=args.top)
 
     if args.output:
         try:
