@@ -11,7 +11,7 @@ OLDEST := .venv-oldest
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[openai,dev]'
+	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[all,dev]'
 	touch $@
 
 $(OLDEST)/bin/.installed: pyproject.toml

@@ -13,6 +13,13 @@ __all__ = ["SUPPORTED_SDKS", "Instrumentation", "instrument"]
 # SDK import name → instrumentor ("module:Class"). A new adapter adds one line here and one entry point.
 SUPPORTED_SDKS: dict[str, str] = {
     "openai": "otel_tokenomics.instrumentation.openai:OpenAIInstrumentor",
+    "anthropic": "otel_tokenomics.instrumentation.anthropic:AnthropicInstrumentor",
+    "boto3": "otel_tokenomics.instrumentation.bedrock:BedrockInstrumentor",
+    "google.genai": "otel_tokenomics.instrumentation.google_genai:GoogleGenAIInstrumentor",
+    "mistralai": "otel_tokenomics.instrumentation.mistral:MistralInstrumentor",
+    "cohere": "otel_tokenomics.instrumentation.cohere:CohereInstrumentor",
+    "groq": "otel_tokenomics.instrumentation.groq:GroqInstrumentor",
+    "ollama": "otel_tokenomics.instrumentation.ollama:OllamaInstrumentor",
 }
 
 
@@ -41,6 +48,13 @@ class Instrumentation:
         return f"Instrumentation(sdks={self.sdks})"
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a dotted name whose parent package is missing
+        return False
+
+
 def instrument(*, sdks: list[str] | None = None, **options: Any) -> Instrumentation:
     """Instrument every installed supported SDK (or only `sdks`).
 
@@ -62,7 +76,7 @@ def instrument(*, sdks: list[str] | None = None, **options: Any) -> Instrumentat
     for sdk, path in SUPPORTED_SDKS.items():
         if sdks is not None and sdk not in sdks:
             continue
-        if importlib.util.find_spec(sdk) is None:
+        if not _installed(sdk):
             logger.debug("otel-tokenomics: %s is not installed, not instrumented", sdk)
             continue
         module_name, _, class_name = path.partition(":")

@@ -108,18 +108,22 @@ def test_importing_without_any_provider_sdk_works() -> None:
 import sys
 class Block:
     def find_spec(self, name, path=None, target=None):
-        if name == "openai" or name.startswith("openai."):
+        if blocked(name):
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, Block())
 import importlib.util
-importlib.util.find_spec = lambda name, *a: None if name.split(".")[0] == "openai" else _find(name, *a)
+importlib.util.find_spec = lambda name, *a: None if blocked(name) else _find(name, *a)
 import otel_tokenomics
 from otel_tokenomics.instrumentation.openai import OpenAIInstrumentor
 handle = otel_tokenomics.instrument()
 OpenAIInstrumentor().instrument()
-print("SDKS", handle.sdks, "OPENAI-LOADED", "openai" in sys.modules)
+print("SDKS", handle.sdks, "OPENAI-LOADED", any(blocked(name) for name in sys.modules))
 """
-    probe = "import importlib.util as _u; _find = _u.find_spec\n" + probe
+    sdks = (
+        "SDKS = ('openai', 'anthropic', 'google.genai', 'boto3', 'botocore', 'mistralai', 'cohere', 'groq', 'ollama')\n"
+        "def blocked(name):\n    return any(name == sdk or name.startswith(sdk + '.') for sdk in SDKS)\n"
+    )
+    probe = f"import importlib.util as _u; _find = _u.find_spec\n{sdks}" + probe
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "SDKS [] OPENAI-LOADED False" in result.stdout

@@ -197,8 +197,8 @@ class Telemetry:
             error_type = _error_type(error)
             attributes[attr.ERROR_TYPE] = error_type
             metric_attributes = {**metric_attributes, attr.ERROR_TYPE: error_type}
-            status_code = getattr(error, "status_code", None)
-            if isinstance(status_code, int):
+            status_code = _http_status(error)
+            if status_code is not None:
                 attributes["http.response.status_code"] = status_code
             # The message is left out on purpose: provider errors can echo (masked) keys back.
             span.set_status(Status(StatusCode.ERROR, error_type))
@@ -309,6 +309,19 @@ class MetricAttributes:
         if found is None:
             found = self.by_currency[currency] = {**self.base, attr.GEN_AI_USAGE_COST_CURRENCY: currency}
         return found
+
+
+def _http_status(error: BaseException) -> int | None:
+    """The HTTP status of an SDK error, wherever the SDK keeps it (`status_code`, `code`, botocore's response)."""
+    for candidate in (getattr(error, "status_code", None), getattr(error, "code", None)):
+        if isinstance(candidate, int) and 100 <= candidate < 600:
+            return candidate
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(status, int):
+            return status
+    return None
 
 
 def _error_type(error: BaseException) -> str:

@@ -37,7 +37,16 @@ __all__ = [
 ]
 
 #: Modules of this package loaded by default, in routing order (first matching route wins).
-BUILTIN_PROTOCOLS: tuple[str, ...] = ("openai",)
+BUILTIN_PROTOCOLS: tuple[str, ...] = (
+    "openai",
+    "anthropic",
+    "gemini",
+    "bedrock",
+    "mistral",
+    "cohere",
+    "groq",
+    "ollama",
+)
 
 #: A response body: complete bytes, or byte chunks sent (and flushed) one by one as a stream.
 Body = bytes | Iterable[bytes]
@@ -79,9 +88,7 @@ class FakeResponse:
         return not isinstance(self.body, bytes | bytearray)
 
     @classmethod
-    def json_body(
-        cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> FakeResponse:
+    def json_body(cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> FakeResponse:
         """A compact JSON response, the shape nearly every provider uses for non-streamed answers."""
         merged = {"content-type": "application/json", **(headers or {})}
         data = json.dumps(payload, separators=(",", ":")).encode()
@@ -123,9 +130,7 @@ class Protocol:
     name: str = "protocol"
     routes: Sequence[Route] = ()
 
-    def error_response(
-        self, status: int, message: str, headers: Mapping[str, str] | None = None
-    ) -> FakeResponse:
+    def error_response(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> FakeResponse:
         """The provider's error body for ``status``; override to match the real provider's shape."""
         return FakeResponse.json_body({"error": {"message": message, "code": status}}, status, headers)
 

@@ -1,0 +1,200 @@
+"""Readers for Groq's OpenAI-shaped chat completions and embeddings.
+
+Where Groq differs from OpenAI: a stream's usage arrives in `x_groq.usage` of the last chunk, which also carries
+the last choice's `finish_reason` (so it is never hidden from the caller), or in a top-level `usage` when the
+caller asked for `stream_options.include_usage` through `extra_body`; non-streamed responses carry `usage` with
+`prompt_tokens_details.cached_tokens` (included in `prompt_tokens`, as with OpenAI) and
+`completion_tokens_details.reasoning_tokens` (included in `completion_tokens`). Readers accept SDK models and
+plain dicts alike (older SDK releases only expose newer fields as untyped extras). Request values may be the
+SDK's `NOT_GIVEN`/`omit` sentinels: only real values are recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_tokenomics.instrumentation.core import Invocation
+from otel_tokenomics.instrumentation.groq import content
+from otel_tokenomics.instrumentation.groq.hosts import PROVIDER, client_destination
+from otel_tokenomics.semconv import attributes as attr
+from otel_tokenomics.semconv.usage import Usage
+
+__all__ = [
+    "ChatStreamReader",
+    "read_chat_request",
+    "read_chat_response",
+    "read_embeddings_request",
+    "read_embeddings_response",
+]
+
+
+def _field(item: Any, name: str) -> Any:
+    if item is None:
+        return None
+    if isinstance(item, dict):
+        return item.get(name)
+    return getattr(item, name, None)
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _read_destination(invocation: Invocation, instance: Any) -> None:
+    client = getattr(instance, "_client", None)
+    if client is None:
+        invocation.provider = PROVIDER
+        return
+    destination = client_destination(client, invocation.telemetry.config.provider_hosts)
+    invocation.provider = destination.provider
+    invocation.server_address = destination.address
+    invocation.server_port = destination.port
+    invocation.self_hosted = destination.self_hosted
+
+
+def chat_usage(usage: Any) -> Usage:
+    """Groq's `CompletionUsage`: inclusive totals with cached and reasoning subsets."""
+    return Usage.from_inclusive(
+        _field(usage, "prompt_tokens"),
+        _field(usage, "completion_tokens"),
+        cache_read_tokens=_field(_field(usage, "prompt_tokens_details"), "cached_tokens"),
+        reasoning_tokens=_field(_field(usage, "completion_tokens_details"), "reasoning_tokens"),
+    )
+
+
+def _read_identity(invocation: Invocation, response: Any) -> None:
+    model = _string(_field(response, "model"))
+    if model:
+        invocation.response_model = model
+    response_id = _string(_field(response, "id"))
+    if response_id:
+        invocation.attributes[attr.GEN_AI_RESPONSE_ID] = response_id
+    tier = _string(_field(response, "service_tier"))
+    if tier:
+        invocation.service_tier = tier
+
+
+# --- chat completions --------------------------------------------------------------------------------------
+def read_chat_request(invocation: Invocation, instance: Any, kwargs: dict[str, Any]) -> None:
+    _read_destination(invocation, instance)
+    invocation.request_model = _string(kwargs.get("model"))
+    invocation.stream = kwargs.get("stream") is True
+    attributes = invocation.request_attributes
+    for key, name in (
+        ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
+        ("top_p", attr.GEN_AI_REQUEST_TOP_P),
+        ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+        ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ):
+        value = _number(kwargs.get(key))
+        if value is not None:
+            attributes[name] = value
+    seed = _integer(kwargs.get("seed"))
+    if seed is not None:
+        attributes[attr.GEN_AI_REQUEST_SEED] = seed
+    stop = kwargs.get("stop")
+    if isinstance(stop, str):
+        attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
+    elif isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
+        attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    max_tokens = _integer(kwargs.get("max_completion_tokens")) or _integer(kwargs.get("max_tokens"))
+    if max_tokens is not None:
+        attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        invocation.request_max_tokens = max_tokens
+    choices = _integer(kwargs.get("n"))
+    if choices is not None and choices != 1:
+        attributes[attr.GEN_AI_REQUEST_CHOICE_COUNT] = choices
+    response_format = kwargs.get("response_format")
+    if isinstance(response_format, dict):
+        kind = response_format.get("type")
+        if isinstance(kind, str):
+            attributes[attr.GEN_AI_OUTPUT_TYPE] = "text" if kind == "text" else "json"
+    tier = _string(kwargs.get("service_tier"))
+    if tier is not None:
+        invocation.service_tier = tier
+    if invocation.capture_content:
+        system, messages = content.chat_input(kwargs.get("messages"))
+        invocation.system_instructions = system or None
+        invocation.input_messages = messages
+
+
+def read_chat_response(invocation: Invocation, response: Any) -> None:
+    _read_identity(invocation, response)
+    choices = _field(response, "choices") or ()
+    reasons = [str(_field(choice, "finish_reason")) for choice in choices if _field(choice, "finish_reason")]
+    if reasons:
+        invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+    usage = _field(response, "usage")
+    if usage is not None:
+        invocation.usage = chat_usage(usage)
+    if invocation.capture_content:
+        invocation.output_messages = content.chat_output(choices)
+
+
+class ChatStreamReader:
+    """Chunks: identity from the first, finish reasons per choice, usage from `usage` or `x_groq.usage`."""
+
+    __slots__ = ("finish_reasons", "invocation", "texts")
+
+    def __init__(self, invocation: Invocation) -> None:
+        self.invocation = invocation
+        self.finish_reasons: dict[int, str] = {}
+        self.texts: dict[int, list[str]] = {}
+
+    def feed(self, chunk: Any) -> bool:
+        invocation = self.invocation
+        if invocation.response_model is None:
+            _read_identity(invocation, chunk)
+        for choice in _field(chunk, "choices") or ():
+            index = _field(choice, "index") or 0
+            reason = _field(choice, "finish_reason")
+            if reason:
+                self.finish_reasons[index] = reason
+            if invocation.capture_content:
+                text = _field(_field(choice, "delta"), "content")
+                if text:
+                    self.texts.setdefault(index, []).append(text)
+        usage = _field(chunk, "usage") or _field(_field(chunk, "x_groq"), "usage")
+        if usage is not None:
+            invocation.usage = chat_usage(usage)
+        return False  # we never ask for extra chunks, so none is ours to hide
+
+    def close(self) -> None:
+        invocation = self.invocation
+        reasons = [self.finish_reasons[index] for index in sorted(self.finish_reasons)]
+        if reasons:
+            invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+        if invocation.capture_content and self.texts:
+            texts = ["".join(self.texts[index]) for index in sorted(self.texts)]
+            invocation.output_messages = content.text_output(texts, reasons)
+
+
+# --- embeddings --------------------------------------------------------------------------------------------
+def read_embeddings_request(invocation: Invocation, instance: Any, kwargs: dict[str, Any]) -> None:
+    _read_destination(invocation, instance)
+    invocation.request_model = _string(kwargs.get("model"))
+    encoding = _string(kwargs.get("encoding_format"))
+    if encoding:
+        invocation.request_attributes[attr.GEN_AI_REQUEST_ENCODING_FORMATS] = (encoding,)
+
+
+def read_embeddings_response(invocation: Invocation, response: Any) -> None:
+    model = _string(_field(response, "model"))
+    if model:
+        invocation.response_model = model
+    usage = _field(response, "usage")
+    if usage is not None:
+        invocation.usage = Usage.from_inclusive(_field(usage, "prompt_tokens"), 0)
+    data = _field(response, "data")
+    if data:
+        vector = _field(data[0], "embedding")
+        if isinstance(vector, list):
+            invocation.attributes[attr.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(vector)
