@@ -52,7 +52,7 @@ test-oldest: $(OLDEST)/bin/.installed
 test: system-deps lint test-latest test-oldest
 
 bench: system-deps $(BIN)/.installed
-	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[openai,dev,bench]'
+	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[all,dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:
