@@ -37,6 +37,9 @@ demo: $(BIN)/.installed
 	@echo
 	@echo "Cost per trace, read back from demo-output/spans.jsonl:"
 	$(BIN)/otel-tokenomics report demo-output/spans.jsonl
+	@echo
+	@echo "Cost per provider:"
+	$(BIN)/otel-tokenomics report demo-output/spans.jsonl --by provider
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import openai
 from opentelemetry import trace
@@ -97,6 +98,22 @@ def run_traffic(client: openai.OpenAI, tracer: trace.Tracer) -> None:
         client.chat.completions.create(model="acme-experimental-1", messages=user)
 
 
+def run_multi_provider_trace(clients: dict[str, Any], tracer: trace.Tracer) -> None:
+    """One user request answered by four providers: the report shows the trace's cost and the cost per provider."""
+    question = "Give one tip to cut LLM costs."
+    with tracer.start_as_current_span("POST /compare-answers", attributes={"user.id": "alice"}):
+        clients["openai"].chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
+        clients["anthropic"].messages.create(
+            model="claude-sonnet-4-20250514", max_tokens=300, messages=[{"role": "user", "content": question}]
+        )
+        clients["gemini"].models.generate_content(model="gemini-2.5-flash", contents=question)
+        clients["bedrock"].converse(
+            modelId="amazon.nova-lite-v1:0",
+            messages=[{"role": "user", "content": [{"text": question}]}],
+            inferenceConfig={"maxTokens": 300},
+        )
+
+
 def run_budgeted_traffic(client: openai.OpenAI, tracer: trace.Tracer) -> None:
     question = [{"role": "user", "content": "Draft a polite reminder for an overdue invoice."}]
     with tracer.start_as_current_span("POST /assist", attributes={"tenant": "acme"}), budget_scope(tenant="acme"):
@@ -124,36 +141,62 @@ async def run_async_traffic(client: openai.AsyncOpenAI, tracer: trace.Tracer) ->
         )
 
 
+def _provider_clients(openai_client: Any, anthropic_fake: Any, gemini_fake: Any, bedrock_fake: Any) -> dict[str, Any]:
+    import anthropic
+    import boto3
+    import botocore.config
+    from google import genai
+    from google.genai import types
+
+    return {
+        "openai": openai_client,
+        "anthropic": anthropic.Anthropic(api_key="sk-ant-demo", base_url=anthropic_fake.base_url, max_retries=0),
+        "gemini": genai.Client(
+            api_key="demo-key",
+            http_options=types.HttpOptions(
+                base_url=gemini_fake.base_url, retry_options=types.HttpRetryOptions(attempts=1)
+            ),
+        ),
+        "bedrock": boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=bedrock_fake.base_url,
+            aws_access_key_id="demo",
+            aws_secret_access_key="demo",
+            config=botocore.config.Config(retries={"max_attempts": 0}),
+        ),
+    }
+
+
 def print_metrics(reader: InMemoryMetricReader) -> None:
-    print("\nMetrics recorded (what Prometheus or any OTLP backend receives):")
-    data = reader.get_metrics_data()
-    for resource_metrics in data.resource_metrics:
+    """A compact summary of the metric points, summed over every SDK's instrumentation scope."""
+    sums: dict[str, float] = {}
+    for resource_metrics in reader.get_metrics_data().resource_metrics:
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
-                points = metric.data.data_points
-                if metric.name == "gen_ai.client.token.usage":
-                    for kind in ("input", "output"):
-                        total = sum(p.sum for p in points if p.attributes.get("gen_ai.token.type") == kind)
-                        print(f"  {metric.name}{{gen_ai.token.type={kind}}} sum = {total}")
-                elif metric.name in ("tokenomics.client.cost", "gen_ai.client.operation.cost"):
-                    by_currency: dict[str, float] = {}
-                    for p in points:
-                        currency = p.attributes.get("gen_ai.usage.cost.currency", "?")
-                        by_currency[currency] = by_currency.get(currency, 0) + (getattr(p, "value", None) or p.sum)
-                    totals = ", ".join(f"{v:.6f} {c}" for c, v in by_currency.items())
-                    print(f"  {metric.name} ({metric.unit}) total = {totals}")
-                elif metric.name == "tokenomics.client.unpriced_calls":
-                    for p in points:
-                        print(
-                            f"  {metric.name}{{reason={p.attributes.get('tokenomics.cost.unpriced_reason')}}}"
-                            f" = {p.value}"
-                        )
-                elif metric.name.startswith("tokenomics.budget."):
-                    for p in points:
-                        labels = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in sorted(p.attributes.items()))
-                        print(f"  {metric.name}{{{labels}}} = {p.value}")
-                elif metric.name == "gen_ai.client.operation.duration":
-                    print(f"  {metric.name} ({metric.unit}) count = {sum(p.count for p in points)}")
+                for point in metric.data.data_points:
+                    labels = point.attributes or {}
+                    if metric.name == "gen_ai.client.token.usage":
+                        key = f"{metric.name}{{gen_ai.token.type={labels.get('gen_ai.token.type')}}} sum"
+                        value = point.sum
+                    elif metric.name in ("gen_ai.client.operation.cost", "tokenomics.client.cost"):
+                        key = f"{metric.name} ({metric.unit}) total, {labels.get('gen_ai.usage.cost.currency')}"
+                        value = getattr(point, "value", None) or point.sum
+                    elif metric.name == "gen_ai.client.operation.duration":
+                        key, value = f"{metric.name} ({metric.unit}) count", point.count
+                    elif metric.name == "tokenomics.client.unpriced_calls":
+                        key = f"{metric.name}{{reason={labels.get('tokenomics.cost.unpriced_reason')}}}"
+                        value = point.value
+                    elif metric.name.startswith("tokenomics."):
+                        label_text = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in sorted(labels.items()))
+                        key, value = f"{metric.name}{{{label_text}}}", point.value
+                    else:
+                        continue
+                    sums[key] = sums.get(key, 0) + value
+    print("\nMetrics recorded (what Prometheus or any OTLP backend receives), summed over all SDKs:")
+    for key, value in sums.items():
+        shown = f"{value:.6f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
+        print(f"  {key} = {shown}")
 
 
 def main() -> None:
@@ -170,18 +213,33 @@ def main() -> None:
     meter_provider = MeterProvider(metric_readers=[reader])
     tracer = tracer_provider.get_tracer("demo")
 
-    with FakeProvider() as fake:
-        print(f"Fake OpenAI-compatible provider listening on {fake.openai_base_url}\n")
+    # One fake server per provider it stands in for, so each port can be priced as that provider.
+    with (
+        FakeProvider() as fake,
+        FakeProvider() as fake_anthropic,
+        FakeProvider() as fake_gemini,
+        FakeProvider() as fake_bedrock,
+    ):
+        print(f"Fake providers listening on {fake.base_url} (OpenAI), {fake_anthropic.base_url} (Anthropic),")
+        print(f"  {fake_gemini.base_url} (Gemini), {fake_bedrock.base_url} (Bedrock)\n")
         handle = otel_tokenomics.instrument(
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
             price_book=PriceBook(sheets=[HERE / "demo-prices.toml"]),
-            # The fake provider stands in for api.openai.com: price its calls as OpenAI's.
-            provider_hosts={"127.0.0.1": "openai"},
+            # The fakes stand in for the real APIs: price their calls as those providers'.
+            provider_hosts={
+                f"127.0.0.1:{fake.port}": "openai",
+                f"127.0.0.1:{fake_anthropic.port}": "anthropic",
+                f"127.0.0.1:{fake_gemini.port}": "gcp.gemini",
+                f"127.0.0.1:{fake_bedrock.port}": "aws.bedrock",
+            },
             budgets=HERE / "demo-budgets.toml",
         )
+        print(f"Instrumented SDKs: {', '.join(handle.sdks)}\n")
         client = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-demo-not-a-real-key", max_retries=0)
         run_traffic(client, tracer)
+        print("\nOne request, four providers:")
+        run_multi_provider_trace(_provider_clients(client, fake_anthropic, fake_gemini, fake_bedrock), tracer)
         print("\nBudgets (examples/demo-budgets.toml):")
         run_budgeted_traffic(client, tracer)
         async_client = openai.AsyncOpenAI(base_url=fake.openai_base_url, api_key="sk-demo", max_retries=0)
