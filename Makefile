@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OLDEST_OPENAI := openai==1.40.0 httpx==0.27.2
 OLDEST := .venv-oldest
 
-.PHONY: install system-deps demo test test-latest test-oldest lint bench clean
+.PHONY: install system-deps demo test test-latest test-oldest test-matrix lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,9 +54,13 @@ test-oldest: $(OLDEST)/bin/.installed
 
 test: system-deps lint test-latest test-oldest
 
+# Every SDK's suites against the oldest release its extra declares and the latest one (slow: 16 venvs).
+test-matrix: system-deps $(BIN)/.installed
+	$(BIN)/python scripts/test_matrix.py
+
 bench: system-deps $(BIN)/.installed
 	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[all,dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(OLDEST) demo-output build dist *.egg-info
+	rm -rf $(VENV) $(OLDEST) .venv-matrix demo-output build dist *.egg-info
