@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_tokenomics.instrumentation.values import field as _field
+
 __all__ = ["FINISH_REASONS", "input_messages", "output_message", "output_parts", "system_instructions"]
 
 #: Anthropic `stop_reason` → the conventions' output-message `finish_reason` (others pass through as sent).
@@ -15,10 +17,6 @@ FINISH_REASONS = {
     "tool_use": "tool_call",
     "refusal": "content_filter",
 }
-
-
-def _field(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _part(block: Any) -> dict[str, Any]:

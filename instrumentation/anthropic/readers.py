@@ -17,6 +17,10 @@ from typing import Any
 from otel_tokenomics.instrumentation.anthropic import content
 from otel_tokenomics.instrumentation.anthropic.hosts import client_destination
 from otel_tokenomics.instrumentation.core import Invocation
+from otel_tokenomics.instrumentation.values import field as _field
+from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.values import number as _number
+from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
@@ -39,26 +43,6 @@ _SERVER_TOOL_ATTRIBUTES = (
 )
 # Cumulative counts a stream's message_delta may repeat; the latest non-null value wins.
 _USAGE_COUNTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
-
-
-def _field(item: Any, name: str) -> Any:
-    if item is None:
-        return None
-    if isinstance(item, dict):
-        return item.get(name)
-    return getattr(item, name, None)
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 # --- request -----------------------------------------------------------------------------------------------

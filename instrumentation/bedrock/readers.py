@@ -20,6 +20,8 @@ from typing import Any
 from otel_tokenomics.instrumentation.bedrock import bodies, content
 from otel_tokenomics.instrumentation.bedrock.hosts import destination
 from otel_tokenomics.instrumentation.core import Invocation
+from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.values import number as _number
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
@@ -41,14 +43,6 @@ MAX_PARSED_BODY = 2 * 1024 * 1024
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _read_destination(invocation: Invocation, client: Any, params: dict[str, Any]) -> None:

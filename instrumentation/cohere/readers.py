@@ -25,6 +25,9 @@ from otel_tokenomics.instrumentation.cohere import content
 from otel_tokenomics.instrumentation.cohere.content import field
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.hosts import provider_for_host
+from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.values import number as _number
+from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
@@ -59,18 +62,6 @@ _PLATFORM_CLIENTS = {
     "OciClient": (PROVIDER, True),
     "OciClientV2": (PROVIDER, True),
 }
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _data(response: Any) -> Any:

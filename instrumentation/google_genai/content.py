@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_tokenomics.instrumentation.values import field as _field
+
 __all__ = ["input_messages", "output_messages", "parts_of", "system_instructions"]
 
 _ROLES = {"model": "assistant", "user": "user", "function": "tool", "tool": "tool"}
-
-
-def _field(item: Any, name: str) -> Any:
-    if item is None:
-        return None
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _modality(mime_type: Any) -> str | None:

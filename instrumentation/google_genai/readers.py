@@ -22,6 +22,10 @@ from typing import Any
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.google_genai import content
 from otel_tokenomics.instrumentation.google_genai.hosts import client_destination
+from otel_tokenomics.instrumentation.values import field as _field
+from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.values import number as _number
+from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
@@ -60,26 +64,6 @@ _FINISH_REASONS = {
 _TRAFFIC_TIERS = {"ON_DEMAND_FLEX": "flex", "ON_DEMAND_PRIORITY": "priority", "PROVISIONED_THROUGHPUT": "provisioned"}
 _REQUEST_TIERS = {"flex": "flex", "priority": "priority"}
 _CAMEL = re.compile(r"([A-Z])")
-
-
-def _field(item: Any, name: str) -> Any:
-    if item is None:
-        return None
-    if isinstance(item, dict):
-        return item.get(name)
-    return getattr(item, name, None)
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _enum_value(value: Any) -> str | None:

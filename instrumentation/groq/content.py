@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_tokenomics.instrumentation.values import field as _field
+
 __all__ = ["chat_input", "chat_output", "text_output"]
-
-
-def _field(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _text_parts(content: Any) -> list[dict[str, Any]]:

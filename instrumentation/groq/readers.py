@@ -16,6 +16,10 @@ from typing import Any
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.groq import content
 from otel_tokenomics.instrumentation.groq.hosts import PROVIDER, client_destination
+from otel_tokenomics.instrumentation.values import field as _field
+from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.values import number as _number
+from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
@@ -26,26 +30,6 @@ __all__ = [
     "read_embeddings_request",
     "read_embeddings_response",
 ]
-
-
-def _field(item: Any, name: str) -> Any:
-    if item is None:
-        return None
-    if isinstance(item, dict):
-        return item.get(name)
-    return getattr(item, name, None)
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _read_destination(invocation: Invocation, instance: Any) -> None:

@@ -19,6 +19,9 @@ from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.hosts import provider_for_host
 from otel_tokenomics.instrumentation.mistral import content
 from otel_tokenomics.instrumentation.mistral.content import field
+from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.values import number as _number
+from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
@@ -36,18 +39,6 @@ __all__ = [
 PROVIDER = "mistral_ai"
 _DEFAULT_SERVER = "https://api.mistral.ai"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_tokenomics.instrumentation.values import field as _field
+
 __all__ = ["chat_input", "message_output", "prompt_input", "text_output"]
-
-
-def _field(item: Any, name: str) -> Any:
-    if item is None:
-        return None
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _parts(message: Any) -> list[dict[str, Any]]:
