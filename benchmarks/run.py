@@ -291,6 +291,28 @@ def budget_overhead() -> dict[str, Any]:
         return {"unavailable": f"{type(error).__name__}: {error}"}
 
 
+def anthropic_overhead() -> dict[str, Any]:
+    """`bench_anthropic.measure()`: the anthropic SDK bare vs instrumented (sync and a 20-event stream)."""
+    try:
+        from bench_anthropic import measure as measure_anthropic
+
+        return measure_anthropic(calls=200, rounds=5)
+    except Exception as error:
+        return {"unavailable": f"{type(error).__name__}: {error}"}
+
+
+def render_anthropic(figures: dict[str, Any]) -> str:
+    if "unavailable" in figures:
+        return f"anthropic: unavailable ({figures['unavailable']})"
+    lines = ["anthropic SDK (bench_anthropic.py, median call, µs):  bare / ours / added / target"]
+    for name, row in figures.items():
+        lines.append(
+            f"  {name:<8} {row['bare_us']:9.1f} {row['ours_us']:9.1f} {row['added_us']:+9.1f}  <={row['target_us']:.0f}"
+            f"  {row['verdict']}"
+        )
+    return "\n".join(lines)
+
+
 def _us(ns: float) -> float:
     return ns / 1_000
 
@@ -489,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(samples)
     cost = cached_cost()
     budgets = budget_overhead()
+    anthropic_figures = anthropic_overhead()
     verdicts = [entry["verdict"] for entry in summary.values() if entry["verdict"]]
     if cost["available"]:
         verdicts.append(cost["verdict"])
@@ -497,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "MISS" if "MISS" in verdicts else "PASS"
     env = environment(args.calls, args.rounds, warmup, args.slice_calls)
     print(render(env, summary, pure, cost, verdict, budgets))
+    print(render_anthropic(anthropic_figures))
     if args.json is not None:
         document = {
             "environment": env,
@@ -504,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             "pure_overhead_us": pure,
             "cached_cost": cost,
             "budget_overhead_us": budgets,
+            "anthropic": anthropic_figures,
             "verdict": verdict,
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
