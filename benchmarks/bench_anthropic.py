@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 BASE_URL = "https://api.anthropic.com"
-MODEL = "claude-sonnet-4-20250514"
+MODEL = "claude-sonnet-4-5-20250929"
 MESSAGES = [{"role": "user", "content": "Summarize the refund policy for annual plans in two sentences."}]
 TARGETS_US = {"sync": 80.0, "stream": 150.0}
 
