@@ -17,6 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENVS = ROOT / ".venv-matrix"
 
+# httpx 0.28 removed the `proxies` argument that SDK releases of 2024 still pass.
+OLD_HTTPX = "httpx==0.27.2"
+
 # extra name -> (test files, pip extras pinned for old releases, pytest marker expression for the oldest run)
 SUITES: dict[str, tuple[list[str], list[str], str]] = {
     "openai": (
@@ -24,13 +27,13 @@ SUITES: dict[str, tuple[list[str], list[str], str]] = {
         ["httpx==0.27.2"],
         "not responses_api and not httpx2",
     ),
-    "anthropic": (["tests/test_anthropic_*.py"], [], ""),
+    "anthropic": (["tests/test_anthropic_*.py"], [OLD_HTTPX], ""),
     "bedrock": (["tests/test_bedrock_*.py"], [], ""),
-    "cohere": (["tests/test_cohere_*.py"], [], ""),
+    "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], ""),
     "google-genai": (["tests/test_google_genai_*.py"], [], ""),
-    "groq": (["tests/test_groq_*.py"], [], ""),
-    "mistral": (["tests/test_mistral_*.py"], [], ""),
-    "ollama": (["tests/test_ollama_*.py"], [], ""),
+    "groq": (["tests/test_groq_*.py"], [OLD_HTTPX], ""),
+    "mistral": (["tests/test_mistral_*.py"], [OLD_HTTPX], ""),
+    "ollama": (["tests/test_ollama_*.py"], [OLD_HTTPX], ""),
 }
 
 
