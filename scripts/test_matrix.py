@@ -31,9 +31,9 @@ SUITES: dict[str, tuple[list[str], list[str], str]] = {
     "bedrock": (["tests/test_bedrock_*.py"], [], ""),
     "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], ""),
     "google-genai": (["tests/test_google_genai_*.py"], [], ""),
-    "groq": (["tests/test_groq_*.py"], [OLD_HTTPX], ""),
+    "groq": (["tests/test_groq_*.py"], [OLD_HTTPX], "not groq_modern"),
     "mistral": (["tests/test_mistral_*.py"], [OLD_HTTPX], ""),
-    "ollama": (["tests/test_ollama_*.py"], [OLD_HTTPX], ""),
+    "ollama": (["tests/test_ollama_*.py"], [OLD_HTTPX], "not ollama_modern"),
 }
 
 

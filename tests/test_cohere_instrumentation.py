@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,13 +13,17 @@ import httpx
 import pytest
 import wrapt
 from cohere.v2.client import AsyncV2Client, V2Client
-from cohere.v2.raw_client import RawV2Client
 
 from otel_tokenomics.instrumentation.cohere import CohereInstrumentor
 from otel_tokenomics.instrumentation.core import guard
 
 # The SDK's own response parsing uses a pydantic-v1 API; its deprecation warning is not ours to assert on.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated")
+
+# `max_retries` on the client came after 5.9.0, the oldest supported release (it retries per request there).
+NO_RETRIES: dict[str, Any] = (
+    {"max_retries": 0} if "max_retries" in inspect.signature(cohere.ClientV2.__init__).parameters else {}
+)
 
 MODEL = "command-a-03-2025"
 MESSAGES = [
@@ -30,6 +35,13 @@ MESSAGES = [
 COMMAND_A_INPUT, COMMAND_A_OUTPUT = 2.5, 10.0
 # embed-v4.0: input 0.12 per 1M tokens.
 EMBED_INPUT = 0.12
+
+try:  # the raw clients (`with_raw_response`) came after 5.9.0, the oldest supported release
+    from cohere.v2.raw_client import RawV2Client
+
+    RAW_CLIENTS: tuple[Any, ...] = ((RawV2Client, "embed"),)
+except ImportError:
+    RAW_CLIENTS = ()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +70,7 @@ def instrument_cohere(pipeline: Any, price_book: Any) -> Iterator[Any]:
 
 
 def client_for(fake: Any, api_key: str = "test-key") -> cohere.ClientV2:
-    return cohere.ClientV2(api_key=api_key, base_url=fake.base_url, max_retries=0)
+    return cohere.ClientV2(api_key=api_key, base_url=fake.base_url, **NO_RETRIES)
 
 
 def mock_client(body: dict[str, Any], status: int = 200, client_class: Any = cohere.ClientV2) -> Any:
@@ -67,7 +79,7 @@ def mock_client(body: dict[str, Any], status: int = 200, client_class: Any = coh
     return client_class(
         api_key="test-key",
         base_url="https://api.cohere.com",
-        max_retries=0,
+        **NO_RETRIES,
         httpx_client=httpx.Client(transport=transport),
     )
 
@@ -263,7 +275,7 @@ def test_async_client_works_the_same(cohere_fake: Any, pipeline: Any, instrument
     instrument_cohere()
 
     async def scenario() -> Any:
-        client = cohere.AsyncClientV2(api_key="test-key", base_url=cohere_fake.base_url, max_retries=0)
+        client = cohere.AsyncClientV2(api_key="test-key", base_url=cohere_fake.base_url, **NO_RETRIES)
         response = await client.chat(model=MODEL, messages=MESSAGES)
         events = [event async for event in client.chat_stream(model=MODEL, messages=MESSAGES)]
         embedding = await client.embed(model="embed-v4.0", texts=["x"], input_type="search_query")
@@ -278,7 +290,7 @@ def test_async_client_works_the_same(cohere_fake: Any, pipeline: Any, instrument
 
 def test_v1_client_v2_attribute_is_instrumented_too(cohere_fake: Any, pipeline: Any, instrument_cohere: Any) -> None:
     instrument_cohere()
-    client = cohere.Client(api_key="test-key", base_url=cohere_fake.base_url, max_retries=0)
+    client = cohere.Client(api_key="test-key", base_url=cohere_fake.base_url, **NO_RETRIES)
     client.v2.chat(model=MODEL, messages=MESSAGES)
     attributes = only_span(pipeline)
     assert attributes["server.address"] == "127.0.0.1"
@@ -381,7 +393,7 @@ def test_double_instrument_is_a_noop_and_uninstrument_restores(
         (V2Client, "chat"),
         (V2Client, "chat_stream"),
         (AsyncV2Client, "rerank"),
-        (RawV2Client, "embed"),
+        *RAW_CLIENTS,
     ):
         assert not isinstance(vars(owner)[method], wrapt.ObjectProxy)
     client_for(cohere_fake).chat(model=MODEL, messages=MESSAGES)

@@ -153,7 +153,7 @@ def test_prompt_served_from_kv_cache_reports_no_prompt_count(pipeline: Any, inst
     del body["prompt_eval_count"], body["prompt_eval_duration"]
     body["message"]["thinking"] = "Let me think."
     client = mock_client(lambda request: httpx.Response(200, json=body))
-    client.chat("qwen3", MESSAGES, think=True, options={"num_predict": 120})
+    client.chat("qwen3", MESSAGES, options={"num_predict": 120})  # the body above answers as if `think` were on
     attributes = only_span(pipeline)
     assert attributes["tokenomics.usage.reported"] is True
     assert attributes["gen_ai.usage.input_tokens"] == 0
@@ -321,19 +321,26 @@ def test_content_is_not_captured_by_default(ollama_fake: Any, pipeline: Any, ins
 
 
 @pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    "think",
+    [False, pytest.param(True, marks=pytest.mark.ollama_modern)],  # `think` is absent from ollama 0.4.0
+)
 def test_chat_content_capture_opt_in(
-    ollama_fake: Any, pipeline: Any, instrument_ollama: Any, monkeypatch: Any, stream: bool
+    ollama_fake: Any, pipeline: Any, instrument_ollama: Any, monkeypatch: Any, stream: bool, think: bool
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     instrument_ollama()
     client = ollama.Client(host=ollama_fake.base_url)
+    kwargs: dict[str, Any] = {"think": True} if think else {}
     if stream:
-        parts = list(client.chat("qwen3", MESSAGES, think=True, stream=True))
+        parts = list(client.chat("qwen3", MESSAGES, stream=True, **kwargs))
         text = "".join(part.message.content or "" for part in parts)
-        thinking = "".join(part.message.thinking or "" for part in parts)
+        thinking = "".join(getattr(part.message, "thinking", None) or "" for part in parts)
     else:
-        response = client.chat("qwen3", MESSAGES, think=True)
-        text, thinking = response.message.content, response.message.thinking
+        response = client.chat("qwen3", MESSAGES, **kwargs)
+        text, thinking = response.message.content, getattr(response.message, "thinking", None)
+    assert bool(thinking) is think
+    reasoning = [{"type": "reasoning", "content": thinking}] if think else []
     attributes = only_span(pipeline)
     assert json.loads(attributes["gen_ai.input.messages"]) == [
         {"role": "user", "parts": [{"type": "text", "content": "What does a token cost?"}]}
@@ -342,7 +349,7 @@ def test_chat_content_capture_opt_in(
     assert json.loads(attributes["gen_ai.output.messages"]) == [
         {
             "role": "assistant",
-            "parts": [{"type": "reasoning", "content": thinking}, {"type": "text", "content": text}],
+            "parts": [*reasoning, {"type": "text", "content": text}],
             "finish_reason": "stop",
         }
     ]
@@ -373,10 +380,11 @@ def test_generate_and_tool_call_content(
     assert answer.message.tool_calls[0].function.arguments == {"city": "Paris"}
 
 
-def test_api_keys_never_exported(ollama_fake: Any, pipeline: Any, instrument_ollama: Any, monkeypatch: Any) -> None:
-    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-SECRET0123456789")
+def _assert_no_secret_exported(
+    ollama_fake: Any, pipeline: Any, instrument_ollama: Any, headers: dict[str, str]
+) -> None:
     instrument_ollama(capture_content=True)
-    client = ollama.Client(host=ollama_fake.base_url, headers={"X-Proxy-Token": "HEADER-SECRET-42"})
+    client = ollama.Client(host=ollama_fake.base_url, headers={"X-Proxy-Token": "HEADER-SECRET-42", **headers})
     client.chat("llama3.2", MESSAGES)
     list(client.chat("llama3.2", MESSAGES, stream=True))
     with pytest.raises(ollama.ResponseError):
@@ -386,6 +394,19 @@ def test_api_keys_never_exported(ollama_fake: Any, pipeline: Any, instrument_oll
     blob += pipeline.reader.get_metrics_data().to_json()
     assert "What does a token cost" in blob  # content capture was on, so the check has teeth
     assert "SECRET0123" not in blob and "HEADER-SECRET" not in blob
+
+
+def test_api_keys_never_exported(ollama_fake: Any, pipeline: Any, instrument_ollama: Any) -> None:
+    headers = {"Authorization": "Bearer ollama-SECRET0123456789"}
+    _assert_no_secret_exported(ollama_fake, pipeline, instrument_ollama, headers)
+
+
+@pytest.mark.ollama_modern  # ollama 0.4.0 does not read OLLAMA_API_KEY
+def test_api_key_from_the_environment_never_exported(
+    ollama_fake: Any, pipeline: Any, instrument_ollama: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-SECRET0123456789")
+    _assert_no_secret_exported(ollama_fake, pipeline, instrument_ollama, {})
 
 
 # --- switches -------------------------------------------------------------------------------------------------

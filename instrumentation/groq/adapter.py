@@ -5,7 +5,9 @@ through which `with_raw_response` and `with_streaming_response` delegate. Groq's
 `APIResponse`/`AsyncAPIResponse` (no `LegacyAPIResponse`): a sync raw response whose body is already read
 (`with_raw_response`, not streamed) is read at once through its cached `parse()`; every other raw wrapper is
 observed when the user calls `parse()`. Audio endpoints are left out: they bill per second of audio, not per
-token.
+token. Releases as old as 0.4.1 have no `embeddings` resource (and no `max_completion_tokens` keyword): that target
+is then absent and skipped, and their newer response fields (`x_groq.usage`, token details) arrive as untyped dict
+extras, which the readers accept.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ _TARGETS = _targets("mistralai.client") + _targets("mistralai")
 
 class MistralAdapter:
     name = "mistral"
-    instruments = ("mistralai >= 1.0.0",)
+    instruments = ("mistralai >= 1.1.0",)
     targets = _TARGETS
 
     def classify(self, result: Any, invocation: Invocation) -> ResultKind:
