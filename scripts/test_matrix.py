@@ -28,11 +28,11 @@ SUITES: dict[str, tuple[list[str], list[str], str]] = {
         "not responses_api and not httpx2",
     ),
     "anthropic": (["tests/test_anthropic_*.py"], [OLD_HTTPX], ""),
-    "bedrock": (["tests/test_bedrock_*.py"], [], ""),
-    "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], ""),
-    "google-genai": (["tests/test_google_genai_*.py"], [], ""),
+    "bedrock": (["tests/test_bedrock_*.py"], [], "not bedrock_modern"),
+    "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], "not cohere_modern"),
+    "google-genai": (["tests/test_google_genai_*.py"], [], "not google_genai_modern"),
     "groq": (["tests/test_groq_*.py"], [OLD_HTTPX], "not groq_modern"),
-    "mistral": (["tests/test_mistral_*.py"], [OLD_HTTPX], ""),
+    "mistral": (["tests/test_mistral_*.py"], [OLD_HTTPX], "not mistral_modern"),
     "ollama": (["tests/test_ollama_*.py"], [OLD_HTTPX], "not ollama_modern"),
 }
 

@@ -9,9 +9,9 @@ the right status. `chat_stream` returns a (async) generator, so "leaving a with 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import contextlib
 import gc
+import inspect
 import types
 from collections.abc import Iterator
 from typing import Any

@@ -57,8 +57,8 @@ def instrument_google(pipeline: Any, price_book: Any) -> Iterator[Any]:
     instrumentor.uninstrument()
 
 
-# Cases using what releases before google-genai 1.3x lack: `should_return_http_response` (the raw style) and
-# `EmbedContentResponse.usage_metadata` (older releases drop the embedding's usage, so nothing can be priced).
+# Cases using what older releases (google-genai 1.8 to 1.30 at least) lack: `should_return_http_response` (the
+# raw style) and `EmbedContentResponse.usage_metadata` (they drop the embedding's usage: nothing to price).
 _MODERN = pytest.mark.google_genai_modern
 
 

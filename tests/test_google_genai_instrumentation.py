@@ -206,7 +206,7 @@ def test_request_attributes(gemini_fake: Any, pipeline: Any, instrument_google: 
     assert attributes["gen_ai.request.stop_sequences"] == ("END",)
     assert attributes["gen_ai.request.seed"] == 7
     assert attributes["gen_ai.output.type"] == "json"
-    # Older releases (google-genai < 1.1x) drop `responseId`: then there is no id to report.
+    # Older releases (google-genai 1.8 among them) drop `responseId`: then there is no id to report.
     assert attributes.get("gen_ai.response.id") == response.response_id
     # thoughts and answer share the cap: the fake cut the answer, as Gemini does
     assert attributes["gen_ai.response.finish_reasons"] == ("length",)
@@ -249,7 +249,7 @@ def get_weather(location: str) -> str:
     return f"Sunny in {location}"
 
 
-# Real types, not the strings of `from __future__ import annotations`: releases before google-genai 1.1x do not
+# Real types, not the strings of `from __future__ import annotations`: older releases (google-genai 1.8) do not
 # resolve string annotations when they build the function declaration for automatic function calling.
 get_weather.__annotations__ = {"location": str, "return": str}
 
@@ -270,6 +270,9 @@ def test_automatic_function_calling_is_one_span(gemini_fake: Any, pipeline: Any,
     assert attributes["gen_ai.usage.input_tokens"] > 0
 
 
+# Releases up to at least google-genai 1.30 do not yield the function-call chunks of a streamed automatic function
+# calling request, so the usage of that round trip never reaches the public method this adapter wraps.
+@pytest.mark.google_genai_modern
 def test_automatic_function_calling_stream_sums_requests(
     gemini_fake: Any, pipeline: Any, instrument_google: Any
 ) -> None:

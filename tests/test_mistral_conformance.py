@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
-from typing import Any
-
 import importlib
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -33,7 +31,9 @@ EventStream = getattr(_eventstreaming, "EventStream", Generator)
 EventStreamAsync = getattr(_eventstreaming, "EventStreamAsync", AsyncGenerator)
 sdk_httpx = importlib.import_module(f"{SDK}.httpclient").httpx  # the HTTP library the SDK's clients come from
 # 3.x errors share a `MistralError` base; 1.x raises `SDKError` or `HTTPValidationError`, both bare Exceptions.
-SDK_ERRORS = (errors.MistralError,) if hasattr(errors, "MistralError") else (errors.SDKError, errors.HTTPValidationError)
+SDK_ERRORS = (
+    (errors.MistralError,) if hasattr(errors, "MistralError") else (errors.SDKError, errors.HTTPValidationError)
+)
 
 MODEL = "mistral-small-latest"
 EMBED_MODEL = "mistral-embed"

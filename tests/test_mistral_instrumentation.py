@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator
-from typing import Any
-
 import importlib
-from collections.abc import AsyncGenerator, Generator
+import json
+from collections.abc import AsyncGenerator, Generator, Iterator
+from typing import Any
 
 import pytest
 import wrapt

@@ -43,7 +43,7 @@ _TARGETS = (
 
 class GoogleGenAIAdapter:
     name = "google_genai"
-    instruments = ("google-genai >= 1.0.0",)
+    instruments = ("google-genai >= 1.8.0",)
     targets = _TARGETS
 
     def classify(self, result: Any, invocation: Invocation) -> ResultKind:
