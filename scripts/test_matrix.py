@@ -20,6 +20,9 @@ VENVS = ROOT / ".venv-matrix"
 # httpx 0.28 removed the `proxies` argument that SDK releases of 2024 still pass.
 OLD_HTTPX = "httpx==0.27.2"
 
+# Packages a suite needs beside its SDK, at both ends (AnthropicBedrock is tested through botocore).
+EXTRA_PACKAGES: dict[str, list[str]] = {"anthropic": ["botocore"]}
+
 # extra name -> (test files, pip extras pinned for old releases, pytest marker expression for the oldest run)
 SUITES: dict[str, tuple[list[str], list[str], str]] = {
     "openai": (
@@ -27,7 +30,7 @@ SUITES: dict[str, tuple[list[str], list[str], str]] = {
         ["httpx==0.27.2"],
         "not responses_api and not httpx2",
     ),
-    "anthropic": (["tests/test_anthropic_*.py"], [OLD_HTTPX], ""),
+    "anthropic": (["tests/test_anthropic_*.py"], [OLD_HTTPX], ""),  # AnthropicBedrock tests need botocore
     "bedrock": (["tests/test_bedrock_*.py"], [], "not bedrock_modern"),
     "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], "not cohere_modern"),
     "google-genai": (["tests/test_google_genai_*.py"], [], "not google_genai_modern"),
@@ -54,6 +57,7 @@ def run(extra: str, which: str) -> bool:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
     install = [str(python), "-m", "uv", "pip", "install", "--python", str(python), "-q", "-e", f"{ROOT}[dev]", pinned]
+    install += EXTRA_PACKAGES.get(extra, [])
     if which == "oldest":
         install += old_pins
     if subprocess.run(install).returncode != 0:

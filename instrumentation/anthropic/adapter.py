@@ -70,7 +70,7 @@ _TARGETS = (
 
 class AnthropicAdapter:
     name = "anthropic"
-    instruments = ("anthropic >= 0.40.0",)
+    instruments = ("anthropic >= 1.0.0",)
     targets = _TARGETS
 
     def __init__(self) -> None:
@@ -90,7 +90,7 @@ class AnthropicAdapter:
         else:
             sync_helpers += (BetaMessageStream,)
             async_helpers += (BetaAsyncMessageStream,)
-        try:  # 0.x/1.x `with_raw_response` returned it; 2.x returns `APIResponse`
+        try:  # 0.x `with_raw_response` returned it (below our 1.0 floor); 1.x/2.x return `APIResponse`
             from anthropic._legacy_response import LegacyAPIResponse
         except ImportError:
             legacy: tuple[type, ...] = ()
