@@ -25,7 +25,7 @@ from otel_tokenomics.instrumentation.cohere import content
 from otel_tokenomics.instrumentation.cohere.content import field
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.hosts import provider_for_host
-from otel_tokenomics.instrumentation.values import integer as _integer
+from otel_tokenomics.instrumentation.request_params import record_integers, record_max_tokens, record_numbers
 from otel_tokenomics.instrumentation.values import number as _number
 from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
@@ -125,23 +125,18 @@ def read_chat_request(invocation: Invocation, instance: Any, kwargs: dict[str, A
     _read_destination(invocation, instance)
     invocation.request_model = _string(kwargs.get("model"))
     attributes = invocation.request_attributes
-    for key, name in (
-        ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-        ("p", attr.GEN_AI_REQUEST_TOP_P),
-        ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-        ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ):
-        value = _number(kwargs.get(key))
-        if value is not None:
-            attributes[name] = value
-    for key, name in (("seed", attr.GEN_AI_REQUEST_SEED), ("k", attr.GEN_AI_REQUEST_TOP_K)):
-        value = _integer(kwargs.get(key))
-        if value is not None:
-            attributes[name] = value
-    max_tokens = _integer(kwargs.get("max_tokens"))
-    if max_tokens is not None:
-        attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-        invocation.request_max_tokens = max_tokens
+    record_numbers(
+        attributes,
+        kwargs.get,
+        (
+            ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
+            ("p", attr.GEN_AI_REQUEST_TOP_P),
+            ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+            ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
+        ),
+    )
+    record_integers(attributes, kwargs.get, (("seed", attr.GEN_AI_REQUEST_SEED), ("k", attr.GEN_AI_REQUEST_TOP_K)))
+    record_max_tokens(invocation, kwargs.get("max_tokens"))
     stop = kwargs.get("stop_sequences")
     if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
         attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)

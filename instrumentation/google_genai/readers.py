@@ -22,6 +22,7 @@ from typing import Any
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.google_genai import content
 from otel_tokenomics.instrumentation.google_genai.hosts import client_destination
+from otel_tokenomics.instrumentation.request_params import record_max_tokens, record_numbers
 from otel_tokenomics.instrumentation.values import field as _field
 from otel_tokenomics.instrumentation.values import integer as _integer
 from otel_tokenomics.instrumentation.values import number as _number
@@ -128,20 +129,18 @@ def _read_destination(invocation: Invocation, instance: Any, config: Any) -> Non
 
 def _read_generation_config(invocation: Invocation, config: Any) -> None:
     attributes = invocation.request_attributes
-    for key, name in (
-        ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-        ("top_p", attr.GEN_AI_REQUEST_TOP_P),
-        ("top_k", attr.GEN_AI_REQUEST_TOP_K),
-        ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-        ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ):
-        value = _number(_field(config, key))
-        if value is not None:
-            attributes[name] = value
-    max_tokens = _integer(_field(config, "max_output_tokens"))
-    if max_tokens is not None:
-        attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-        invocation.request_max_tokens = max_tokens
+    record_numbers(
+        attributes,
+        lambda key: _field(config, key),
+        (
+            ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
+            ("top_p", attr.GEN_AI_REQUEST_TOP_P),
+            ("top_k", attr.GEN_AI_REQUEST_TOP_K),
+            ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+            ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
+        ),
+    )
+    record_max_tokens(invocation, _field(config, "max_output_tokens"))
     seed = _integer(_field(config, "seed"))
     if seed is not None:
         attributes[attr.GEN_AI_REQUEST_SEED] = seed

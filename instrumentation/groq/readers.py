@@ -16,9 +16,14 @@ from typing import Any
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.groq import content
 from otel_tokenomics.instrumentation.groq.hosts import PROVIDER, client_destination
+from otel_tokenomics.instrumentation.request_params import (
+    OPENAI_SAMPLING,
+    record_integers,
+    record_numbers,
+    record_stop_sequences,
+)
 from otel_tokenomics.instrumentation.values import field as _field
 from otel_tokenomics.instrumentation.values import integer as _integer
-from otel_tokenomics.instrumentation.values import number as _number
 from otel_tokenomics.instrumentation.values import string as _string
 from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
@@ -72,23 +77,9 @@ def read_chat_request(invocation: Invocation, instance: Any, kwargs: dict[str, A
     invocation.request_model = _string(kwargs.get("model"))
     invocation.stream = kwargs.get("stream") is True
     attributes = invocation.request_attributes
-    for key, name in (
-        ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-        ("top_p", attr.GEN_AI_REQUEST_TOP_P),
-        ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-        ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ):
-        value = _number(kwargs.get(key))
-        if value is not None:
-            attributes[name] = value
-    seed = _integer(kwargs.get("seed"))
-    if seed is not None:
-        attributes[attr.GEN_AI_REQUEST_SEED] = seed
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
-    elif isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
-        attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    record_numbers(attributes, kwargs.get, OPENAI_SAMPLING)
+    record_integers(attributes, kwargs.get, ((("seed", attr.GEN_AI_REQUEST_SEED),)))
+    record_stop_sequences(attributes, kwargs.get("stop"))
     max_tokens = _integer(kwargs.get("max_completion_tokens")) or _integer(kwargs.get("max_tokens"))
     if max_tokens is not None:
         attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens

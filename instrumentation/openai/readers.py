@@ -12,6 +12,12 @@ from typing import Any
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.openai import content
 from otel_tokenomics.instrumentation.openai.hosts import client_destination
+from otel_tokenomics.instrumentation.request_params import (
+    OPENAI_SAMPLING,
+    record_integers,
+    record_numbers,
+    record_stop_sequences,
+)
 from otel_tokenomics.instrumentation.values import field as _field
 from otel_tokenomics.instrumentation.values import integer as _integer
 from otel_tokenomics.instrumentation.values import number as _number
@@ -66,23 +72,9 @@ def _read_common_request(invocation: Invocation, instance: Any, kwargs: dict[str
     attributes = invocation.request_attributes
     if api_type is not None:
         attributes[attr.OPENAI_API_TYPE] = api_type
-    for key, name in (
-        ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE),
-        ("top_p", attr.GEN_AI_REQUEST_TOP_P),
-        ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-        ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ):
-        value = _number(kwargs.get(key))
-        if value is not None:
-            attributes[name] = value
-    seed = _integer(kwargs.get("seed"))
-    if seed is not None:
-        attributes[attr.GEN_AI_REQUEST_SEED] = seed
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
-    elif isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
-        attributes[attr.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    record_numbers(attributes, kwargs.get, OPENAI_SAMPLING)
+    record_integers(attributes, kwargs.get, ((("seed", attr.GEN_AI_REQUEST_SEED),)))
+    record_stop_sequences(attributes, kwargs.get("stop"))
     tier = _string(kwargs.get("service_tier"))
     if tier is not None:
         invocation.service_tier = tier

@@ -63,9 +63,7 @@ DISCONNECT_MID_STREAM = "disconnect-mid-stream"
 MID_STREAM_CHUNKS = 3
 
 _FAULTS = (DISCONNECT, DISCONNECT_MID_STREAM)
-_MAGIC_MODEL = re.compile(
-    r"fake-(?:error-(?P<status>\d{3})|delay-(?P<delay>\d+(?:\.\d+)?)|(?P<fault>disconnect.*))"
-)
+_MAGIC_MODEL = re.compile(r"fake-(?:error-(?P<status>\d{3})|delay-(?P<delay>\d+(?:\.\d+)?)|(?P<fault>disconnect.*))")
 _logger = logging.getLogger(__name__)
 
 
@@ -121,9 +119,7 @@ class Dispatcher:
             plan = self._plan(protocol, route.handler, request)
         if self._log is not None:
             outcome = plan.fault if plan.response is None else str(plan.response.status)
-            self._log(
-                f"{request.method} {request.path} -> {outcome}{' (' + plan.fault + ')' if plan.fault else ''}"
-            )
+            self._log(f"{request.method} {request.path} -> {outcome}{' (' + plan.fault + ')' if plan.fault else ''}")
         return plan
 
     def _route(self, request: FakeRequest) -> tuple[Protocol | None, Any, dict[str, str] | None]:
@@ -155,9 +151,7 @@ class Dispatcher:
 
 def _unknown_route(request: FakeRequest) -> FakeResponse:
     message = f"Unknown request URL: {request.method} {request.path}."
-    body = {
-        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": "unknown_url"}
-    }
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": "unknown_url"}}
     return FakeResponse.json_body(body, 404)
 
 

@@ -182,3 +182,20 @@ class PromptCache:
         prefix_tokens = sum(tokens for _content, tokens in blocks[:hit_blocks])
         cached = prefix_tokens // CACHE_GRANULARITY * CACHE_GRANULARITY
         return cached if cached >= MIN_CACHEABLE_TOKENS else 0
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content: a string, or a list of parts whose `text` is used (others as JSON)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            else:
+                texts.append(json.dumps(part, sort_keys=True))
+        return "".join(texts)
+    return json.dumps(content, sort_keys=True)

@@ -105,9 +105,7 @@ def _classes(httpx: ModuleType) -> tuple[type, type]:
             cut = plan.fault == DISCONNECT_MID_STREAM
             headers = list(response.headers.items())
             if not response.is_stream and not cut:
-                return httpx.Response(
-                    response.status, headers=headers, content=response.body, request=request
-                )
+                return httpx.Response(response.status, headers=headers, content=response.body, request=request)
             if response.is_stream:
                 chunks, cut_after = response.body, MID_STREAM_CHUNKS if cut else None
             else:

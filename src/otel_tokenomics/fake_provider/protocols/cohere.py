@@ -18,7 +18,6 @@ api.cohere.com sends, which differs from OpenAI's in ways that matter for accoun
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from otel_tokenomics.fake_provider.protocols import (
     sse_event,
 )
 from otel_tokenomics.fake_provider.synthesis import (
+    content_text,
     count_tokens,
     embedding_vector,
     generate_text,
@@ -53,23 +53,6 @@ _API_VERSION = {"version": "2"}
 
 class _Invalid(Exception):
     """A validation failure, answered as a 400 with Cohere's error body."""
-
-
-def _text_of(content: Any) -> str:
-    """The text of a v2 message's content: a string or content items (text, image_url, document, ...)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for item in content:
-            if isinstance(item, dict) and isinstance(item.get("text"), str):
-                texts.append(item["text"])
-            else:
-                texts.append(json.dumps(item, sort_keys=True))
-        return "".join(texts)
-    return json.dumps(content, sort_keys=True)
 
 
 def _require_model(body: Mapping[str, Any]) -> str:
@@ -120,7 +103,7 @@ class CohereProtocol(Protocol):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
             raise _Invalid("invalid request: messages must be a non-empty list of messages")
-        blocks = [(message, message_tokens(_text_of(message.get("content")))) for message in messages]
+        blocks = [(message, message_tokens(content_text(message.get("content")))) for message in messages]
         billed_input = sum(tokens for _message, tokens in blocks)
         cached = self._cached(request, state, model, blocks, billed_input)
         text = generate_text(seed_of("cohere-chat", model, messages))
@@ -210,7 +193,7 @@ class CohereProtocol(Protocol):
         query_words = set(query.lower().split())
         scores = []
         for index, document in enumerate(documents):
-            words = set(_text_of(document).lower().split())
+            words = set(content_text(document).lower().split())
             overlap = len(query_words & words) / (len(query_words) or 1)
             jitter = (seed_of("rerank", query, index) % 1000) / 100_000
             scores.append({"index": index, "relevance_score": round(min(overlap + jitter, 1.0), 6)})

@@ -18,7 +18,6 @@ Shapes follow what api.mistral.ai sends, and where it differs from OpenAI:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from otel_tokenomics.fake_provider.protocols import (
 from otel_tokenomics.fake_provider.synthesis import (
     FIXED_TIMESTAMP,
     REPLY_PRIMING,
+    content_text,
     count_tokens,
     embedding_vector,
     generate_text,
@@ -60,23 +60,6 @@ _ERROR_TYPES: dict[int, str] = {
 
 class _Invalid(Exception):
     """A validation failure, answered as a 422 with Mistral's error body."""
-
-
-def _text_of(content: Any) -> str:
-    """The text of a message's content: a string or Mistral content chunks (text, image_url, ...)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for chunk in content:
-            if isinstance(chunk, dict) and isinstance(chunk.get("text"), str):
-                texts.append(chunk["text"])
-            else:
-                texts.append(json.dumps(chunk, sort_keys=True))
-        return "".join(texts)
-    return json.dumps(content, sort_keys=True)
 
 
 def _require_model(body: Mapping[str, Any]) -> str:
@@ -141,7 +124,7 @@ class MistralProtocol(Protocol):
             raise _Invalid("Field 'messages' must be a non-empty list of messages.")
         if "stream_options" in body:  # what the real API does with OpenAI's usage switch
             raise _Invalid("Extra inputs are not permitted: stream_options")
-        blocks = [(message, message_tokens(_text_of(message.get("content")))) for message in messages]
+        blocks = [(message, message_tokens(content_text(message.get("content")))) for message in messages]
         prompt_tokens = REPLY_PRIMING + sum(tokens for _message, tokens in blocks)
         cached = self._cached(request, state, model, blocks, prompt_tokens)
         cap = body.get("max_tokens")

@@ -216,9 +216,7 @@ class _Generation:
     def completion_tokens(self) -> int:
         visible = count_tokens(self.text or "")
         if self.tool_call is not None:
-            visible += count_tokens(
-                self.tool_call["function"]["name"] + self.tool_call["function"]["arguments"]
-            )
+            visible += count_tokens(self.tool_call["function"]["name"] + self.tool_call["function"]["arguments"])
         return self.reasoning + visible
 
 
@@ -257,9 +255,7 @@ def _tool_call(body: Mapping[str, Any], prompt: _Prompt, seed: int) -> dict[str,
     functions = [
         tool["function"]
         for tool in body.get("tools") or []
-        if isinstance(tool, dict)
-        and tool.get("type") == "function"
-        and isinstance(tool.get("function"), dict)
+        if isinstance(tool, dict) and tool.get("type") == "function" and isinstance(tool.get("function"), dict)
     ]
     choice = body.get("tool_choice", "auto")
     if not functions or choice == "none":
@@ -321,17 +317,13 @@ class OpenAIProtocol(Protocol):
             Route("GET", r"/v1/models/(?P<model_id>[^/]+)", self._guarded(self.retrieve_model)),
         )
 
-    def error_response(
-        self, status: int, message: str, headers: Mapping[str, str] | None = None
-    ) -> FakeResponse:
+    def error_response(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> FakeResponse:
         return self._error(status, message, None, headers)
 
     def _error(
         self, status: int, message: str, param: str | None, headers: Mapping[str, str] | None = None
     ) -> FakeResponse:
-        kind, code = _ERROR_KINDS.get(
-            status, ("server_error" if status >= 500 else "invalid_request_error", None)
-        )
+        kind, code = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
         body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
         return FakeResponse.json_body(body, status, headers)
 
@@ -465,9 +457,7 @@ class OpenAIProtocol(Protocol):
         }
         output: list[dict[str, Any]] = []
         if REASONING_MODELS.match(model):
-            output.append(
-                {"id": stable_id("rs_", response_id, length=48), "type": "reasoning", "summary": []}
-            )
+            output.append({"id": stable_id("rs_", response_id, length=48), "type": "reasoning", "summary": []})
         output.append(message_item)
         usage = {
             "input_tokens": prompt.tokens,
@@ -518,20 +508,14 @@ class OpenAIProtocol(Protocol):
         ]
         for output_index, item in enumerate(final["output"]):
             if item["type"] != "message":
-                events.append(
-                    {"type": "response.output_item.added", "output_index": output_index, "item": item}
-                )
-                events.append(
-                    {"type": "response.output_item.done", "output_index": output_index, "item": item}
-                )
+                events.append({"type": "response.output_item.added", "output_index": output_index, "item": item})
+                events.append({"type": "response.output_item.done", "output_index": output_index, "item": item})
                 continue
             text = item["content"][0]["text"]
             where = {"item_id": item["id"], "output_index": output_index, "content_index": 0}
             empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             opened = {**item, "status": "in_progress", "content": []}
-            events.append(
-                {"type": "response.output_item.added", "output_index": output_index, "item": opened}
-            )
+            events.append({"type": "response.output_item.added", "output_index": output_index, "item": opened})
             events.append({"type": "response.content_part.added", **where, "part": empty_part})
             for piece in split_chunks(text):
                 events.append({"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []})
