@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 # The oldest openai release we support; 1.x clients need httpx < 0.28 (0.28 removed the `proxies` argument).
 OLDEST_OPENAI := openai==1.40.0 httpx==0.27.2
 OLDEST := .venv-oldest
+# LiteLLM gets a venv of its own: recent releases (1.106) pin openai below the 3.x the main venv tests, and a
+# package with a record of compromised releases stays out of the main venv. Its extra pins a vetted release
+# (README, "LiteLLM"); its cost map is read from the installed package, not fetched from the network.
+LITELLM_VENV := .venv-litellm
 
-.PHONY: install system-deps demo test test-latest test-oldest test-matrix lint bench clean
+.PHONY: install system-deps demo test test-latest test-oldest test-litellm test-matrix lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +27,9 @@ $(OLDEST)/bin/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # Debian's redis-server for the shared (Redis) budget-ledger tests; the tests start their own on loopback.
+# Debian's chromium (headless) for the HTML report's screenshot test.
+# Debian's prometheus (+ promtool) for tests/test_prometheus_e2e.py, which starts its own server; the packaged
+# service is disabled (policy-rc.d already stops it from starting in containers).
 system-deps:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -30,6 +37,21 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else \
 	    echo "redis-server is not installed and cannot be installed here: the Redis ledger tests will skip"; \
+	  fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (Debian) for the HTML report's browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is not installed and cannot be installed here: the HTML report's browser tests will skip"; \
+	  fi; }
+	@command -v prometheus >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing prometheus (Debian) for the Prometheus end-to-end and dashboard tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi; \
+	  else \
+	    echo "prometheus is not installed and cannot be installed here: the Prometheus tests will skip"; \
 	  fi; }
 
 demo: $(BIN)/.installed
@@ -52,7 +74,18 @@ test-oldest: $(OLDEST)/bin/.installed
 	$(OLDEST)/bin/python -m pytest -m "not responses_api and not httpx2" tests/test_openai_conformance.py \
 		tests/test_openai_instrumentation.py tests/test_fake_provider.py
 
-test: system-deps lint test-latest test-oldest
+$(LITELLM_VENV)/bin/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install -q --upgrade pip uv
+	$(LITELLM_VENV)/bin/uv pip install --python $(LITELLM_VENV)/bin/python -q -e '.[dev,litellm,openai,anthropic]'
+	touch $@
+
+# The LiteLLM suites (marked `litellm`, deselected in the main venv), with the OpenAI and Anthropic adapters beside.
+test-litellm: $(LITELLM_VENV)/bin/.installed
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(LITELLM_VENV)/bin/python -m pytest -m litellm \
+		tests/test_litellm_conformance.py tests/test_litellm_instrumentation.py
+
+test: system-deps lint test-latest test-oldest test-litellm
 
 # Every SDK's suites against the oldest release its extra declares and the latest one (slow: 16 venvs).
 test-matrix: system-deps $(BIN)/.installed
@@ -63,4 +96,4 @@ bench: system-deps $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(OLDEST) .venv-matrix demo-output build dist *.egg-info
+	rm -rf $(VENV) $(OLDEST) $(LITELLM_VENV) .venv-matrix demo-output build dist *.egg-info

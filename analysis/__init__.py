@@ -4,6 +4,8 @@ Nothing here needs a running Collector or backend: point it at the files the Col
 our `JsonLinesSpanExporter`) wrote.
 """
 
+from otel_tokenomics.analysis.filters import SpanFilter
+from otel_tokenomics.analysis.groups import GROUP_BYS, UnpricedRecorder, group_key
 from otel_tokenomics.analysis.otlp_reader import (
     OtlpReader,
     ReadProblem,
@@ -12,6 +14,7 @@ from otel_tokenomics.analysis.otlp_reader import (
     decode_any_value,
     read_spans,
 )
+from otel_tokenomics.analysis.pricing import SpanPricer
 from otel_tokenomics.analysis.render import (
     FORMATS,
     format_cost,
@@ -33,20 +36,25 @@ from otel_tokenomics.analysis.report import (
 
 __all__ = [
     "FORMATS",
+    "GROUP_BYS",
     "LLM_OPERATIONS",
     "CallCost",
     "CostTotals",
     "OtlpReader",
     "ReadProblem",
     "ReadStats",
+    "SpanFilter",
+    "SpanPricer",
     "SpanRecord",
     "TraceReport",
     "TraceSummary",
+    "UnpricedRecorder",
     "aggregate",
     "build_trace_report",
     "call_cost",
     "decode_any_value",
     "format_cost",
+    "group_key",
     "read_spans",
     "render",
     "render_csv",

@@ -19,15 +19,20 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from otel_tokenomics.analysis.groups import UnpricedRecorder
 from otel_tokenomics.analysis.report import NO_CURRENCY, CostTotals, TraceReport, TraceSummary
 
 __all__ = [
     "FORMATS",
     "format_cost",
+    "group_order",
     "render",
     "render_csv",
+    "render_groups",
     "render_json",
     "render_table",
+    "render_unpriced",
+    "render_unpriced_summary",
 ]
 
 FORMATS = ("table", "csv", "json")
@@ -171,7 +176,7 @@ def _footnotes(report: TraceReport, *, shown: int) -> list[str]:
     if report.lines_skipped:
         notes.append(f"{_plural(report.lines_skipped, 'line')} skipped (unreadable input).")
     if report.duplicate_spans:
-        notes.append(f"{_plural(report.duplicate_spans, 'duplicate span')} ignored (read more than once).")
+        notes.append(f"{_plural(report.duplicate_spans, 'duplicate LLM call')} ignored (read more than once).")
     if report.stats and report.stats.spans_skipped:
         notes.append(f"{_plural(report.stats.spans_skipped, 'span')} skipped (malformed).")
     return notes
@@ -291,16 +296,23 @@ def render(report: TraceReport, fmt: str = "table", *, top: int | None = None) -
 # --- group-by reports (cost per provider, model, service, ...) ---------------------------------------------
 
 
-def render_groups(groups: dict[str, CostTotals], by: str, fmt: str = "table") -> str:
-    """Cost per `by` value, most expensive first (by the total of the most used currency)."""
+def group_order(groups: dict[str, CostTotals]) -> list[tuple[str, CostTotals]]:
+    """Groups most expensive first: by the cost in the single currency, or the sum when several are mixed."""
     currencies = sorted({c for totals in groups.values() for c in totals.currencies})
     main = currencies[0] if len(currencies) == 1 else None
 
-    def weight(item: tuple[str, CostTotals]) -> tuple[float, str]:
+    def weight(item: tuple[str, CostTotals]) -> tuple[Decimal, int, str]:
         totals = item[1]
-        return (-float(sum(totals.cost.values())) if main is None else -float(totals.cost.get(main, 0)), item[0])
+        cost = sum(totals.cost.values(), Decimal(0)) if main is None else totals.cost.get(main, Decimal(0))
+        return (-cost, -(totals.input_tokens + totals.output_tokens), item[0])
 
-    ordered = sorted(groups.items(), key=weight)
+    return sorted(groups.items(), key=weight)
+
+
+def render_groups(groups: dict[str, CostTotals], by: str, fmt: str = "table") -> str:
+    """Cost per `by` value, most expensive first (by the total of the most used currency)."""
+    currencies = sorted({c for totals in groups.values() for c in totals.currencies})
+    ordered = group_order(groups)
     if fmt == "json":
         return json.dumps({"by": by, "groups": [{by: name, **_totals_json(t)} for name, t in ordered]}, indent=2) + "\n"
     if fmt == "csv":
@@ -350,4 +362,84 @@ def render_groups(groups: dict[str, CostTotals], by: str, fmt: str = "table") ->
         for row in (header, *rows)
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+# --- unpriced calls --------------------------------------------------------------------------------------
+_UNPRICED_FIELDS = (
+    "trace_id",
+    "span_id",
+    "start_time",
+    "service",
+    "provider",
+    "model",
+    "reason",
+    "input_tokens",
+    "output_tokens",
+)
+
+
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+
+
+def render_unpriced_summary(recorder: UnpricedRecorder) -> str:
+    """A short table for the end of the default output: unpriced calls per provider, model and reason."""
+    if not recorder.total:
+        return ""
+    ordered = sorted(recorder.counts.items(), key=lambda item: (-item[1], item[0]))
+    rows = [(provider, model, reason, str(count)) for (provider, model, reason), count in ordered]
+    lines = _aligned(("PROVIDER", "MODEL", "REASON", "CALLS"), rows, {3})
+    title = f"Unpriced calls ({recorder.total}), not counted in cost; list them with --unpriced:"
+    return "\n".join(["", title, *lines]) + "\n"
+
+
+def render_unpriced(recorder: UnpricedRecorder, fmt: str = "table") -> str:
+    """Each unpriced call (up to the recorder's limit) with its reason, as a table, CSV or JSON."""
+    rows = [
+        (
+            call.trace_id,
+            call.span_id,
+            _iso_time(call.start_ns) or "",
+            call.service,
+            call.provider,
+            call.model,
+            call.reason,
+            str(call.input_tokens),
+            str(call.output_tokens),
+        )
+        for call in recorder.calls
+    ]
+    hidden = recorder.total - len(recorder.calls)
+    if fmt == "json":
+        document = {
+            "unpriced_calls": [dict(zip(_UNPRICED_FIELDS, row, strict=True)) for row in rows],
+            "total": recorder.total,
+            "by_reason": [
+                {"provider": p, "model": m, "reason": r, "calls": n} for (p, m, r), n in sorted(recorder.counts.items())
+            ],
+        }
+        for entry in document["unpriced_calls"]:
+            entry["input_tokens"] = int(entry["input_tokens"])
+            entry["output_tokens"] = int(entry["output_tokens"])
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(_UNPRICED_FIELDS)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if not rows:
+        return "No unpriced calls.\n"
+    lines = _aligned([name.upper() for name in _UNPRICED_FIELDS], rows, {7, 8})
+    if hidden > 0:
+        lines.append(f"... and {hidden} more unpriced calls (only the first {len(rows)} are listed).")
     return "\n".join(lines) + "\n"

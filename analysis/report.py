@@ -32,20 +32,26 @@ from otel_tokenomics.semconv.attributes import (
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
     TOKENOMICS_COST_STATUS,
+    TOKENOMICS_COST_UNPRICED_REASON,
     CostStatus,
     Operation,
+    UnpricedReason,
 )
 
 __all__ = [
     "LLM_OPERATIONS",
+    "NO_COST_ON_SPAN",
     "NO_CURRENCY",
     "CallCost",
+    "CallDeduplicator",
+    "CostFunction",
     "CostTotals",
     "TraceReport",
     "TraceSummary",
     "aggregate",
     "build_trace_report",
     "call_cost",
+    "is_llm_call",
 ]
 
 LLM_OPERATIONS = frozenset(
@@ -55,6 +61,10 @@ LLM_OPERATIONS = frozenset(
 
 NO_CURRENCY = ""
 """Currency key for an amount recorded without `gen_ai.usage.cost.currency`; rendered as unknown."""
+
+NO_COST_ON_SPAN = "no_cost_on_span"
+"""Unpriced reason of a call that reports usage but no cost and no reason (an instrumentation that does not
+price); the report's price book (`analysis.pricing.SpanPricer`) prices such calls when it knows the model."""
 
 K = TypeVar("K", bound=Hashable)
 
@@ -69,6 +79,8 @@ class CallCost:
     currency: str
     unpriced: bool
     failed: bool = False  # the provider call failed (error.type set) and reported no usage: nothing was billed
+    unpriced_reason: str | None = None  # why `unpriced` (a `tokenomics.cost.unpriced_reason` value)
+    priced_by_report: bool = False  # the span carried no cost; the report's price book priced it
 
 
 def _int_attr(value: Any) -> int | None:
@@ -95,6 +107,11 @@ def _decimal_attr(value: Any) -> Decimal | None:
     return None
 
 
+def is_llm_call(record: SpanRecord) -> bool:
+    """True for inference and embeddings spans, the ones that are billed (see `LLM_OPERATIONS`)."""
+    return record.attributes.get(GEN_AI_OPERATION_NAME) in LLM_OPERATIONS
+
+
 def call_cost(record: SpanRecord) -> CallCost | None:
     """The cost contribution of `record`, or None if it is not an inference/embeddings span.
 
@@ -115,11 +132,15 @@ def call_cost(record: SpanRecord) -> CallCost | None:
     if amount is None and not has_usage and (attributes.get(ERROR_TYPE) or record.status_code == 2):
         return CallCost(0, 0, None, currency, False, failed=True)
     unpriced = status == CostStatus.UNPRICED or (amount is None and has_usage and status != CostStatus.FREE)
+    reason = None
     if unpriced:
         amount = None
+        reason = attributes.get(TOKENOMICS_COST_UNPRICED_REASON)
+        if not isinstance(reason, str) or not reason:
+            reason = NO_COST_ON_SPAN if has_usage else UnpricedReason.NO_USAGE
     elif amount is None and status == CostStatus.FREE:
         amount = Decimal(0)
-    return CallCost(input_tokens or 0, output_tokens or 0, amount, currency, unpriced)
+    return CallCost(input_tokens or 0, output_tokens or 0, amount, currency, unpriced, unpriced_reason=reason)
 
 
 @dataclass(slots=True)
@@ -177,19 +198,58 @@ class CostTotals:
         return self.unpriced_calls > 0 and not self.priced_calls
 
 
-def aggregate(records: Iterable[SpanRecord], key: Callable[[SpanRecord], K | None]) -> dict[K, CostTotals]:
+CostFunction = Callable[[SpanRecord], CallCost | None]
+"""What one span contributes: `call_cost`, or a pricer (`analysis.pricing.SpanPricer`) with the same shape."""
+
+
+class CallDeduplicator:
+    """Remembers the LLM calls seen (trace id + span id) so a call read twice is billed once.
+
+    Only calls are remembered, not every span: ~100 bytes per call, a tenth of what a set of all span ids
+    of a typical trace file would take.
+    """
+
+    __slots__ = ("_seen", "duplicates")
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self.duplicates = 0
+
+    def first_time(self, record: SpanRecord) -> bool:
+        key = record.trace_id + record.span_id
+        if key in self._seen:
+            self.duplicates += 1
+            return False
+        self._seen.add(key)
+        return True
+
+
+def aggregate(
+    records: Iterable[SpanRecord],
+    key: Callable[[SpanRecord], K | None],
+    *,
+    cost: CostFunction | None = None,
+    include: Callable[[SpanRecord], bool] | None = None,
+) -> dict[K, CostTotals]:
     """Generic group-by: sum the LLM calls of `records` per `key(record)` (None drops the record).
 
     Examples: `key=lambda r: r.attributes.get("gen_ai.request.model")` for cost per model,
-    `key=lambda r: r.resource.get("service.name")` per service. Only LLM calls contribute.
+    `key=lambda r: r.resource.get("service.name")` per service. Only LLM calls contribute, each once (a call
+    read twice is billed once). `cost` and `include` are as in `build_trace_report`.
     """
+    cost = cost or call_cost
+    seen = CallDeduplicator()
     groups: dict[K, CostTotals] = {}
     for record in records:
-        call = call_cost(record)
-        if call is None:
+        if include is not None and not include(record):
+            continue
+        if not is_llm_call(record):
             continue
         group = key(record)
-        if group is None:
+        if group is None or not seen.first_time(record):
+            continue
+        call = cost(record)
+        if call is None:
             continue
         totals = groups.get(group)
         if totals is None:
@@ -204,8 +264,9 @@ class TraceSummary:
 
     `root_name` is the name of the span without a parent. When the trace's root was not captured (a partial
     export, a sampled-out parent), `root_missing` is set and `root_name` is the earliest span's name; the
-    duration is then the span of all seen spans rather than the root's own. `span_count` counts distinct
-    span ids; a span read twice is counted (and billed) once.
+    duration is then the span of all seen spans rather than the root's own. `span_count` counts the spans
+    read; an LLM call read twice (overlapping inputs, an exporter retry) is billed once, but to keep memory
+    bounded by traces rather than spans, other spans are not deduplicated.
     """
 
     trace_id: str
@@ -226,42 +287,48 @@ class TraceSummary:
 
 
 class _TraceAccumulator:
-    """Per-trace running state while streaming: a few fields and the span ids, never the spans themselves."""
+    """Per-trace running state while streaming: a few fields, never the spans themselves.
 
-    __slots__ = ("duplicates", "first_name", "first_start", "last_end", "root", "span_ids", "totals")
+    Kept small on purpose (memory grows with the number of traces, not spans): the totals object is only
+    created for traces with an LLM call.
+    """
 
-    def __init__(self) -> None:
-        # Span ids seen, so a span read twice (overlapping inputs, an exporter retry) is billed once.
-        self.span_ids: set[str] = set()
-        self.duplicates = 0
-        self.first_start: int | None = None
-        self.first_name = ""
-        self.last_end = 0
-        self.root: tuple[int, int, str] | None = None  # (start, end, name) of the earliest parentless span
-        self.totals = CostTotals()
+    __slots__ = ("first_name", "first_start", "last_end", "root_end", "root_name", "root_start", "span_count", "totals")
 
-    def add(self, record: SpanRecord) -> None:
-        if record.span_id in self.span_ids:
-            self.duplicates += 1
-            return
-        self.span_ids.add(record.span_id)
-        if self.first_start is None or record.start_ns < self.first_start:
-            self.first_start = record.start_ns
+    def __init__(self, record: SpanRecord) -> None:
+        self.first_start = record.start_ns
+        self.first_name = record.name
+        self.last_end = record.end_ns
+        self.root_start: int | None = None
+        self.root_end = 0
+        self.root_name = ""
+        self.span_count = 0
+        self.totals: CostTotals | None = None
+
+    def add_span(self, record: SpanRecord) -> None:
+        self.span_count += 1
+        start = record.start_ns
+        if start < self.first_start:
+            self.first_start = start
             self.first_name = record.name
-        self.last_end = max(self.last_end, record.end_ns)
-        if not record.parent_span_id and (self.root is None or record.start_ns < self.root[0]):
-            self.root = (record.start_ns, record.end_ns, record.name)
-        call = call_cost(record)
-        if call is not None:
-            self.totals.add(call)
+        if record.end_ns > self.last_end:
+            self.last_end = record.end_ns
+        if not record.parent_span_id and (self.root_start is None or start < self.root_start):
+            self.root_start, self.root_end, self.root_name = start, record.end_ns, record.name
+
+    def add_call(self, call: CallCost) -> None:
+        if self.totals is None:
+            self.totals = CostTotals()
+        self.totals.add(call)
 
     def summary(self, trace_id: str) -> TraceSummary:
-        if self.root is not None:
-            start, end, name = self.root
-            return TraceSummary(trace_id, name, False, start, end, len(self.span_ids), self.totals)
-        start = self.first_start or 0
+        totals = self.totals if self.totals is not None else CostTotals()
+        if self.root_start is not None:
+            return TraceSummary(
+                trace_id, self.root_name, False, self.root_start, self.root_end, self.span_count, totals
+            )
         return TraceSummary(
-            trace_id, self.first_name, True, start, self.last_end, len(self.span_ids), self.totals
+            trace_id, self.first_name, True, self.first_start, self.last_end, self.span_count, totals
         )
 
 
@@ -280,7 +347,7 @@ class TraceReport:
     stats: ReadStats | None = None
     problems: list[ReadProblem] = field(default_factory=list)
     duplicate_spans: int = 0
-    """Spans read more than once (same trace and span id) and counted once."""
+    """LLM calls read more than once (same trace and span id) and billed once."""
 
     def top(self, limit: int | None) -> list[TraceSummary]:
         """The first `limit` rows (all when `limit` is None)."""
@@ -296,22 +363,38 @@ def build_trace_report(
     *,
     stats: ReadStats | None = None,
     problems: list[ReadProblem] | None = None,
+    cost: CostFunction = call_cost,
+    include: Callable[[SpanRecord], bool] | None = None,
 ) -> TraceReport:
     """Consume `records` (once, streaming) into a `TraceReport`.
 
     Pass the reader's `stats`/`problems` to carry "N lines skipped" into the output; they are read after
-    the records are consumed, so a live `OtlpReader`'s counters are complete.
+    the records are consumed, so a live `OtlpReader`'s counters are complete. `cost` decides what a span
+    contributes (default `call_cost`; a `SpanPricer` also prices calls without a cost). `include` (e.g. a
+    `SpanFilter`) selects the LLM calls counted; with it, traces without a selected call are left out, while
+    root name and duration still come from all of a trace's spans.
     """
     traces: dict[str, _TraceAccumulator] = {}
+    seen = CallDeduplicator()
     for record in records:
         accumulator = traces.get(record.trace_id)
         if accumulator is None:
-            accumulator = traces[record.trace_id] = _TraceAccumulator()
-        accumulator.add(record)
+            accumulator = traces[record.trace_id] = _TraceAccumulator(record)
+        accumulator.add_span(record)
+        if include is not None and not include(record):
+            continue
+        if not is_llm_call(record) or not seen.first_time(record):
+            continue
+        call = cost(record)
+        if call is None:
+            continue
+        accumulator.add_call(call)
 
     totals = CostTotals()
     summaries = []
     for trace_id, accumulator in traces.items():
+        if include is not None and accumulator.totals is None:
+            continue
         summary = accumulator.summary(trace_id)
         totals.merge(summary.totals)
         summaries.append(summary)
@@ -324,5 +407,4 @@ def build_trace_report(
         return (-cost, -(row.input_tokens + row.output_tokens), summary.start_ns, summary.trace_id)
 
     summaries.sort(key=sort_key)
-    duplicates = sum(accumulator.duplicates for accumulator in traces.values())
-    return TraceReport(summaries, totals, main_currency, stats, list(problems or ()), duplicates)
+    return TraceReport(summaries, totals, main_currency, stats, list(problems or ()), seen.duplicates)

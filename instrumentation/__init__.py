@@ -20,6 +20,7 @@ SUPPORTED_SDKS: dict[str, str] = {
     "cohere": "otel_tokenomics.instrumentation.cohere:CohereInstrumentor",
     "groq": "otel_tokenomics.instrumentation.groq:GroqInstrumentor",
     "ollama": "otel_tokenomics.instrumentation.ollama:OllamaInstrumentor",
+    "litellm": "otel_tokenomics.instrumentation.litellm:LiteLLMInstrumentor",
 }
 
 

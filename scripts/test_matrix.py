@@ -20,8 +20,15 @@ VENVS = ROOT / ".venv-matrix"
 # httpx 0.28 removed the `proxies` argument that SDK releases of 2024 still pass.
 OLD_HTTPX = "httpx==0.27.2"
 
-# Packages a suite needs beside its SDK, at both ends (AnthropicBedrock is tested through botocore).
-EXTRA_PACKAGES: dict[str, list[str]] = {"anthropic": ["botocore"]}
+# Packages a suite needs beside its SDK, at both ends (AnthropicBedrock is tested through botocore; the LiteLLM
+# suites instrument the OpenAI and Anthropic SDKs beside it).
+EXTRA_PACKAGES: dict[str, list[str]] = {"anthropic": ["botocore"], "litellm": ["openai", "anthropic"]}
+
+# An extra pinned exactly (`litellm==X`, for supply-chain safety) has no ">=" floor to read: its oldest supported
+# release is the adapter's `instruments` floor, named here, and its "latest" is the pin, never the newest release.
+PINNED_FLOORS: dict[str, str] = {"litellm": "1.82.6"}
+# Suites deselected by pyproject's addopts (their SDK cannot share the main venv) are selected by marker.
+SELECTED_BY_MARKER: dict[str, str] = {"litellm": "litellm"}
 
 # extra name -> (test files, pip extras pinned for old releases, pytest marker expression for the oldest run)
 SUITES: dict[str, tuple[list[str], list[str], str]] = {
@@ -37,6 +44,7 @@ SUITES: dict[str, tuple[list[str], list[str], str]] = {
     "groq": (["tests/test_groq_*.py"], [OLD_HTTPX], "not groq_modern"),
     "mistral": (["tests/test_mistral_*.py"], [OLD_HTTPX], "not mistral_modern"),
     "ollama": (["tests/test_ollama_*.py"], [OLD_HTTPX], "not ollama_modern"),
+    "litellm": (["tests/test_litellm_*.py"], [], ""),
 }
 
 
@@ -48,8 +56,12 @@ def oldest_requirements() -> dict[str, str]:
 
 def run(extra: str, which: str) -> bool:
     requirement = oldest_requirements()[extra]
-    package, _, version = requirement.partition(">=")
-    pinned = f"{package}=={version}" if which == "oldest" else package
+    if extra in PINNED_FLOORS:
+        package = requirement.partition("==")[0]
+        pinned = f"{package}=={PINNED_FLOORS[extra]}" if which == "oldest" else requirement
+    else:
+        package, _, version = requirement.partition(">=")
+        pinned = f"{package}=={version}" if which == "oldest" else package
     tests, old_pins, marker = SUITES[extra]
     venv = VENVS / f"{extra}-{which}"
     python = venv / "bin" / "python"
@@ -67,8 +79,9 @@ def run(extra: str, which: str) -> bool:
     installed = next((line.split()[-1] for line in version_line.splitlines() if line.startswith("Version:")), "?")
     files = sorted(str(path.relative_to(ROOT)) for pattern in tests for path in ROOT.glob(pattern))
     command = [str(python), "-m", "pytest", "-q", *files]
-    if which == "oldest" and marker:
-        command += ["-m", marker]
+    markers = [m for m in (SELECTED_BY_MARKER.get(extra), marker if which == "oldest" else "") if m]
+    if markers:
+        command += ["-m", " and ".join(f"({m})" for m in markers)]
     print(f"== {extra} {which} ({package} {installed}): {' '.join(files)}", flush=True)
     return subprocess.run(command, cwd=ROOT).returncode == 0
 

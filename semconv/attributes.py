@@ -67,11 +67,22 @@ __all__ = [
     "TOKENOMICS_COST_MODEL",
     "TOKENOMICS_COST_OUTPUT",
     "TOKENOMICS_COST_PROVIDER",
+    "TOKENOMICS_COST_REPORTED_BY",
     "TOKENOMICS_COST_STATUS",
     "TOKENOMICS_COST_UNPRICED_REASON",
     "TOKENOMICS_PRICE_SOURCE",
     "TOKENOMICS_PRICE_VERSION",
+    "TOKENOMICS_PROCESSOR_DIALECT",
+    "TOKENOMICS_PROCESSOR_OUTCOME",
+    "TOKENOMICS_PROCESSOR_REASON",
     "TOKENOMICS_STREAM_COMPLETED",
+    "TOKENOMICS_TRACE_COST_AMOUNT",
+    "TOKENOMICS_TRACE_COST_CURRENCY",
+    "TOKENOMICS_TRACE_INPUT_TOKENS",
+    "TOKENOMICS_TRACE_LLM_CALLS",
+    "TOKENOMICS_TRACE_OUTPUT_TOKENS",
+    "TOKENOMICS_TRACE_SPANS",
+    "TOKENOMICS_TRACE_UNPRICED_CALLS",
     "TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS",
     "TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS",
     "TOKENOMICS_USAGE_REPORTED",
@@ -147,11 +158,26 @@ TOKENOMICS_COST_PROVIDER = "tokenomics.cost.provider"
 TOKENOMICS_COST_MODEL = "tokenomics.cost.model"
 TOKENOMICS_PRICE_SOURCE = "tokenomics.price.source"
 TOKENOMICS_PRICE_VERSION = "tokenomics.price.version"
+# Which attribute carried a cost we kept instead of computing one (`operation.cost`, `llm.cost.total`, ...).
+TOKENOMICS_COST_REPORTED_BY = "tokenomics.cost.reported_by"
 # Token buckets the conventions leave implicit.
 TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS = "tokenomics.usage.input_uncached_tokens"
 TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS = "tokenomics.usage.cache_write_1h_tokens"
 TOKENOMICS_USAGE_REPORTED = "tokenomics.usage.reported"
 TOKENOMICS_STREAM_COMPLETED = "tokenomics.stream.completed"
+# The span processor (otel_tokenomics.processor): which attribute dialect a span was read in, and the
+# outcome/reason labels of its self-telemetry counter.
+TOKENOMICS_PROCESSOR_DIALECT = "tokenomics.processor.dialect"
+TOKENOMICS_PROCESSOR_OUTCOME = "tokenomics.processor.outcome"
+TOKENOMICS_PROCESSOR_REASON = "tokenomics.processor.reason"
+# Per-trace roll-up, set on the trace's root span. The amount is a lower bound when unpriced_calls > 0.
+TOKENOMICS_TRACE_COST_AMOUNT = "tokenomics.trace.cost.amount"
+TOKENOMICS_TRACE_COST_CURRENCY = "tokenomics.trace.cost.currency"
+TOKENOMICS_TRACE_INPUT_TOKENS = "tokenomics.trace.input_tokens"
+TOKENOMICS_TRACE_OUTPUT_TOKENS = "tokenomics.trace.output_tokens"
+TOKENOMICS_TRACE_LLM_CALLS = "tokenomics.trace.llm_calls"
+TOKENOMICS_TRACE_UNPRICED_CALLS = "tokenomics.trace.unpriced_calls"
+TOKENOMICS_TRACE_SPANS = "tokenomics.trace.spans"
 # Budgets.
 TOKENOMICS_BUDGET_NAME = "tokenomics.budget.name"
 TOKENOMICS_BUDGET_SCOPE = "tokenomics.budget.scope"
@@ -205,3 +231,5 @@ class UnpricedReason:
     NO_USAGE = "no_usage"
     SELF_HOSTED = "self_hosted"
     ERROR = "pricing_error"
+    # Token counts present but unusable (a string, negative, NaN, infinite or absurdly large); processor only.
+    INVALID_USAGE = "invalid_usage"

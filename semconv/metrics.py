@@ -20,11 +20,17 @@ __all__ = [
     "TOKENOMICS_BUDGET_THRESHOLD_CROSSINGS",
     "TOKENOMICS_CLIENT_COST",
     "TOKENOMICS_CLIENT_UNPRICED_CALLS",
+    "TOKENOMICS_PROCESSOR_LATE_SPANS",
+    "TOKENOMICS_PROCESSOR_SPANS",
+    "TOKENOMICS_PROCESSOR_TRACES",
+    "TOKENOMICS_TRACE_COST",
     "TOKEN_BUCKETS",
     "UNIT_CALL",
     "UNIT_COST",
     "UNIT_SECONDS",
+    "UNIT_SPAN",
     "UNIT_TOKEN",
+    "UNIT_TRACE",
 ]
 
 GEN_AI_CLIENT_TOKEN_USAGE = "gen_ai.client.token.usage"
@@ -35,6 +41,12 @@ GEN_AI_CLIENT_OPERATION_COST = "gen_ai.client.operation.cost"
 # Ours: a monotonic counter of cost, and a counter of calls we could not price.
 TOKENOMICS_CLIENT_COST = "tokenomics.client.cost"
 TOKENOMICS_CLIENT_UNPRICED_CALLS = "tokenomics.client.unpriced_calls"
+# The span processor: cost of each released trace (histogram), and spans seen by outcome/reason (counter).
+TOKENOMICS_TRACE_COST = "tokenomics.trace.cost"
+TOKENOMICS_PROCESSOR_SPANS = "tokenomics.processor.spans"
+# The roll-up: traces released (outcome released | evicted) and spans that came after their trace left.
+TOKENOMICS_PROCESSOR_TRACES = "tokenomics.processor.traces"
+TOKENOMICS_PROCESSOR_LATE_SPANS = "tokenomics.processor.late_spans"
 # Budgets.
 TOKENOMICS_BUDGET_THRESHOLD_CROSSINGS = "tokenomics.budget.threshold_crossings"
 TOKENOMICS_BUDGET_REFUSALS = "tokenomics.budget.refusals"
@@ -46,6 +58,8 @@ UNIT_SECONDS = "s"
 # The amount is in the currency named by gen_ai.usage.cost.currency on the same point.
 UNIT_COST = "{cost}"
 UNIT_CALL = "{call}"
+UNIT_SPAN = "{span}"
+UNIT_TRACE = "{trace}"
 
 TOKEN_BUCKETS: tuple[float, ...] = (
     1,

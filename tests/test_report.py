@@ -368,8 +368,8 @@ def test_spans_read_twice_are_billed_once(tmp_path: Path) -> None:
     twice = _report(COST_TRACES, copy)
     assert twice.totals.cost == {"USD": Decimal("0.034823"), "EUR": Decimal("0.002")}
     assert twice.totals.llm_calls == 11
-    assert twice.duplicate_spans == 16
-    assert "16 duplicate spans ignored" in render_table(twice)
+    assert twice.duplicate_spans == 11  # the LLM calls, each billed once
+    assert "11 duplicate LLM calls ignored" in render_table(twice)
 
 
 def test_skipped_lines_reach_the_report() -> None:

@@ -77,7 +77,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             owner_path, _, method = target.qualname.rpartition(".")
             try:
                 owner: Any = importlib.import_module(target.module)
-                for part in owner_path.split("."):
+                for part in owner_path.split(".") if owner_path else ():  # "" = a module-level function
                     owner = getattr(owner, part)
                 if not hasattr(owner, method):
                     raise AttributeError(method)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 __all__ = ["CommandError", "main"]
 
-_SUBCOMMANDS = ("prices", "report", "fake_provider")
+_SUBCOMMANDS = ("prices", "report", "focus", "fake_provider", "collector", "collector_config")
 
 
 class CommandError(Exception):

@@ -1,0 +1,320 @@
+"""SpanEnricher: spans of every dialect priced from the catalog's rates (arithmetic done here), upstream costs
+kept, spans priced once, aggregates skipped, and hostile values never raising but counted with a reason."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from test_processor_dialects import (
+    HTTP_SPAN,
+    LOGFIRE_OPENAI,
+    OPENINFERENCE_ANTHROPIC,
+    OPENLIT_ANTHROPIC,
+    OPENLLMETRY_04_ANTHROPIC,
+    OPENLLMETRY_WORKFLOW,
+    OTEL_CURRENT_OPENAI,
+    VERCEL_4_DO_GENERATE,
+    VERCEL_4_GENERATE_TEXT,
+)
+
+from otel_tokenomics.processor import Enrichment, SpanEnricher
+from otel_tokenomics.processor.stats import OUTCOMES
+from otel_tokenomics.semconv import attributes as attr
+from otel_tokenomics.semconv.prices import PriceBook
+
+MTOK = 1_000_000
+WHEN_NS = 1_750_000_000 * 10**9  # 2025-06-15
+
+
+@pytest.fixture(scope="module")
+def book() -> PriceBook:
+    return PriceBook()
+
+
+@pytest.fixture
+def enricher(book: PriceBook) -> SpanEnricher:
+    return SpanEnricher(book)
+
+
+def rates(book: PriceBook, provider: str, model: str) -> dict[str, float]:
+    """The catalog's per-million rates for a model, as floats (missing ones: None)."""
+    record = book.resolve(provider, model, when=WHEN_NS / 1e9)
+    assert record is not None, (provider, model)
+    return {name: float(value) if value is not None else None for name, value in record.rates().items()} | {
+        name: None for name in ("cache_read", "cache_write") if name not in record.rates()
+    }
+
+
+def assert_priced(result: Enrichment, expected: float) -> None:
+    assert result.outcome == "priced", result
+    assert result.amount == pytest.approx(expected, rel=1e-9)
+    added = result.attributes
+    assert added[attr.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(expected, rel=1e-9)
+    assert added[attr.GEN_AI_USAGE_COST_CURRENCY] == "USD"
+    assert added[attr.GEN_AI_USAGE_COST_SOURCE] == "local"
+    assert added[attr.TOKENOMICS_COST_STATUS] == "priced"
+    parts = sum(
+        added[key]
+        for key in (
+            attr.TOKENOMICS_COST_INPUT,
+            attr.TOKENOMICS_COST_CACHE_READ,
+            attr.TOKENOMICS_COST_CACHE_WRITE,
+            attr.TOKENOMICS_COST_OUTPUT,
+        )
+    )
+    assert math.isclose(parts, expected, rel_tol=1e-9)
+
+
+# --- priced per dialect -------------------------------------------------------------------------------------
+
+
+def test_otel_openai_span_priced_with_cache_read_rate(enricher: SpanEnricher, book: PriceBook) -> None:
+    r = rates(book, "openai", "gpt-4o-2024-08-06")
+    expected = (176 * r["input"] + 1024 * r["cache_read"] + 150 * r["output"]) / MTOK
+    result = enricher.enrich(OTEL_CURRENT_OPENAI, start_time_unix_nano=WHEN_NS)
+    assert_priced(result, expected)
+    assert (result.input_tokens, result.output_tokens, result.llm_call) == (1200, 150, True)
+    # The instrumentation's own token attributes are not overwritten; what it lacked is added.
+    assert attr.GEN_AI_USAGE_INPUT_TOKENS not in result.attributes
+    assert result.attributes[attr.TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS] == 176
+    assert result.attributes[attr.TOKENOMICS_PROCESSOR_DIALECT] == "otel_genai_current"
+
+
+def test_openinference_anthropic_priced_with_cache_rates(enricher: SpanEnricher, book: PriceBook) -> None:
+    r = rates(book, "anthropic", "claude-3-5-sonnet-20241022")
+    expected = (100 * r["input"] + 2000 * r["cache_read"] + 500 * r["cache_write"] + 300 * r["output"]) / MTOK
+    result = enricher.enrich(OPENINFERENCE_ANTHROPIC, start_time_unix_nano=WHEN_NS)
+    assert_priced(result, expected)
+    # OpenInference spans get the conventions' token names too, so any GenAI backend can read them.
+    assert result.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 2600
+    assert result.attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 2000
+    assert result.attributes[attr.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 500
+
+
+def test_openllmetry_and_openlit_anthropic_cost_the_same(enricher: SpanEnricher, book: PriceBook) -> None:
+    """OpenLLMetry reports 2600 inclusive, OpenLIT 100 exclusive: the same call, so the same cost."""
+    r = rates(book, "anthropic", "claude-3-5-sonnet-20241022")
+    expected = (100 * r["input"] + 2000 * r["cache_read"] + 500 * r["cache_write"] + 300 * r["output"]) / MTOK
+    assert_priced(enricher.enrich(OPENLLMETRY_04_ANTHROPIC, start_time_unix_nano=WHEN_NS), expected)
+    assert_priced(enricher.enrich(OPENLIT_ANTHROPIC, start_time_unix_nano=WHEN_NS), expected)
+
+
+def test_vercel_do_generate_priced(enricher: SpanEnricher, book: PriceBook) -> None:
+    r = rates(book, "openai", "gpt-4o-mini-2024-07-18")
+    expected = (420 * r["input"] + 64 * r["output"]) / MTOK
+    assert_priced(enricher.enrich(VERCEL_4_DO_GENERATE, start_time_unix_nano=WHEN_NS), expected)
+
+
+# --- provider cost, already priced, aggregates ----------------------------------------------------------------
+
+
+def test_upstream_cost_is_kept_not_recomputed(enricher: SpanEnricher) -> None:
+    result = enricher.enrich(LOGFIRE_OPENAI)
+    assert result.outcome == "provider_cost"
+    assert (result.amount, result.currency) == (0.0035, "USD")
+    added = result.attributes
+    assert added[attr.GEN_AI_USAGE_COST_AMOUNT] == 0.0035
+    assert added[attr.GEN_AI_USAGE_COST_SOURCE] == "provider"
+    assert added[attr.TOKENOMICS_COST_REPORTED_BY] == "operation.cost"
+    assert attr.TOKENOMICS_COST_INPUT not in added  # no breakdown invented for a total we did not compute
+
+
+def test_openinference_llm_cost_total_is_kept(enricher: SpanEnricher) -> None:
+    result = enricher.enrich({**OPENINFERENCE_ANTHROPIC, "llm.cost.total": 0.0123})
+    assert (result.outcome, result.amount) == ("provider_cost", 0.0123)
+
+
+def test_a_span_priced_once_is_not_priced_again(enricher: SpanEnricher) -> None:
+    first = enricher.enrich(OTEL_CURRENT_OPENAI, start_time_unix_nano=WHEN_NS)
+    exported = {**OTEL_CURRENT_OPENAI, **first.attributes}
+    second = enricher.enrich(exported, start_time_unix_nano=WHEN_NS)
+    assert second.outcome == "already_priced"
+    assert second.attributes == {}
+    # ...but a roll-up still counts it.
+    assert (second.amount, second.currency, second.input_tokens, second.output_tokens, second.llm_call) == (
+        first.amount,
+        "USD",
+        1200,
+        150,
+        True,
+    )
+
+
+def test_already_unpriced_span_counts_as_unpriced_call(enricher: SpanEnricher) -> None:
+    result = enricher.enrich({**OTEL_CURRENT_OPENAI, "tokenomics.cost.status": "unpriced"})
+    assert (result.outcome, result.amount, result.llm_call) == ("already_priced", None, True)
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        OPENLLMETRY_WORKFLOW,
+        VERCEL_4_GENERATE_TEXT,
+        {**OTEL_CURRENT_OPENAI, "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"},
+        {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"},
+    ],
+)
+def test_agent_workflow_and_tool_spans_are_skipped(enricher: SpanEnricher, attributes: dict) -> None:
+    result = enricher.enrich(attributes)
+    assert (result.outcome, result.reason, result.llm_call, result.attributes) == (
+        "skipped",
+        "not_llm_call",
+        False,
+        {},
+    )
+
+
+def test_non_genai_span_is_skipped_with_nothing_added(enricher: SpanEnricher) -> None:
+    result = enricher.enrich(HTTP_SPAN)
+    assert (result.outcome, result.reason, result.attributes) == ("skipped", "not_genai", {})
+
+
+# --- unpriced with a reason, never a silent 0 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"gen_ai.request.model": None, "gen_ai.response.model": None}, "no_model"),
+        ({"gen_ai.request.model": "acme-1", "gen_ai.response.model": "acme-1"}, "unknown_model"),
+        (
+            {
+                "gen_ai.usage.input_tokens": None,
+                "gen_ai.usage.output_tokens": None,
+                "gen_ai.usage.cache_read.input_tokens": None,
+            },
+            "no_usage",
+        ),
+    ],
+)
+def test_unpriced_calls_carry_a_reason(enricher: SpanEnricher, change: dict, reason: str) -> None:
+    attributes = {key: value for key, value in {**OTEL_CURRENT_OPENAI, **change}.items() if value is not None}
+    result = enricher.enrich(attributes)
+    assert (result.outcome, result.reason, result.amount, result.llm_call) == ("unpriced", reason, None, True)
+    assert result.attributes[attr.TOKENOMICS_COST_STATUS] == "unpriced"
+    assert result.attributes[attr.TOKENOMICS_COST_UNPRICED_REASON] == reason
+    assert attr.GEN_AI_USAGE_COST_AMOUNT not in result.attributes
+
+
+def test_failed_call_without_usage_is_skipped(enricher: SpanEnricher) -> None:
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "error.type": "RateLimitError",
+    }
+    assert enricher.enrich(attributes).reason == "failed_call"
+
+
+HOSTILE = [
+    "lots",
+    "12.5",
+    "",
+    " ",
+    -5,
+    -1.0,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    1e30,
+    2**70,
+    True,
+    False,
+    [1, 2],
+    (3,),
+    {"a": 1},
+    b"12",
+    None,
+    object(),
+    "١٢",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_hostile_token_values_are_unpriced_invalid_usage(enricher: SpanEnricher, value: object) -> None:
+    result = enricher.enrich({**OTEL_CURRENT_OPENAI, "gen_ai.usage.output_tokens": value})
+    assert (result.outcome, result.reason, result.amount) == ("unpriced", "invalid_usage", None)
+    assert enricher.stats.snapshot()["unpriced.invalid_usage"] == 1
+
+
+@pytest.mark.parametrize("value", [value for value in HOSTILE if value != "12.5"], ids=repr)
+def test_hostile_upstream_cost_is_ignored_and_the_call_priced(enricher: SpanEnricher, value: object) -> None:
+    result = enricher.enrich({**LOGFIRE_OPENAI, "operation.cost": value})
+    assert result.outcome == "priced"
+
+
+def test_stringified_upstream_cost_is_kept(enricher: SpanEnricher) -> None:
+    result = enricher.enrich({**LOGFIRE_OPENAI, "operation.cost": "12.5"})
+    assert (result.outcome, result.amount) == ("provider_cost", 12.5)
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_hostile_model_and_provider_values_never_raise(enricher: SpanEnricher, value: object) -> None:
+    result = enricher.enrich(
+        {
+            **OTEL_CURRENT_OPENAI,
+            "gen_ai.request.model": value,
+            "gen_ai.response.model": value,
+            "gen_ai.provider.name": value,
+            "gen_ai.operation.name": value,
+        }
+    )
+    assert result.outcome in OUTCOMES
+
+
+@pytest.mark.parametrize(
+    "attributes", [None, 42, "gen_ai.x", {1: 2}, {"gen_ai.x": 1, 2: 3}, [("gen_ai.a", 1)]], ids=repr
+)
+def test_non_mapping_input_is_skipped_as_internal_error(enricher: SpanEnricher, attributes: object) -> None:
+    result = enricher.enrich(attributes)  # type: ignore[arg-type]
+    assert result.outcome == "skipped"
+    assert result.reason in ("internal_error", "not_genai", "no_llm_data")
+
+
+def test_fuzzed_spans_never_raise_and_every_span_is_counted(enricher: SpanEnricher) -> None:
+    rng = random.Random(20261123)
+    keys = sorted(
+        {
+            *OTEL_CURRENT_OPENAI,
+            *OPENINFERENCE_ANTHROPIC,
+            *OPENLLMETRY_04_ANTHROPIC,
+            *LOGFIRE_OPENAI,
+            *VERCEL_4_DO_GENERATE,
+            *OPENLIT_ANTHROPIC,
+            "tokenomics.cost.status",
+            "gen_ai.usage.cost.amount",
+            "error.type",
+            "http.route",
+        }
+    )
+    values = [*HOSTILE, 0, 1, 100, 10**6, 0.5, "openai", "anthropic", "gpt-4o", "chat", "LLM", "CHAIN", "priced"]
+    for _ in range(3000):
+        attributes = {rng.choice(keys): rng.choice(values) for _ in range(rng.randint(0, 9))}
+        result = enricher.enrich(attributes)
+        assert result.outcome in OUTCOMES
+        assert (result.amount is None) or (math.isfinite(result.amount) and result.amount >= 0)
+    snapshot = enricher.stats.snapshot()
+    assert snapshot["seen"] == 3000
+    assert sum(snapshot[outcome] for outcome in OUTCOMES) == 3000
+    assert "skipped.internal_error" not in snapshot  # hostile values are handled, not caught as our bugs
+
+
+def test_stats_count_each_outcome_and_reason(enricher: SpanEnricher) -> None:
+    enricher.enrich(HTTP_SPAN)
+    enricher.enrich(HTTP_SPAN)
+    enricher.enrich(OTEL_CURRENT_OPENAI)
+    enricher.enrich(LOGFIRE_OPENAI)
+    enricher.enrich(OPENLLMETRY_WORKFLOW)
+    enricher.enrich({**OTEL_CURRENT_OPENAI, "gen_ai.request.model": "acme-1", "gen_ai.response.model": "acme-1"})
+    snapshot = enricher.stats.snapshot()
+    assert snapshot["seen"] == 6
+    assert snapshot["skipped"] == 3
+    assert snapshot["skipped.not_genai"] == 2
+    assert snapshot["skipped.not_llm_call"] == 1
+    assert snapshot["priced"] == 1
+    assert snapshot["provider_cost"] == 1
+    assert snapshot["unpriced.unknown_model"] == 1
+    labels = {tuple(sorted(labels.items())): value for value, labels in enricher.stats.observations()}
+    assert labels[(("tokenomics.processor.outcome", "skipped"), ("tokenomics.processor.reason", "not_genai"))] == 2
