@@ -53,6 +53,16 @@ system-deps:
 	  else \
 	    echo "prometheus is not installed and cannot be installed here: the Prometheus tests will skip"; \
 	  fi; }
+	@# The Rotel collector (tests/test_collector_rotel.py) embeds libpython3.11.so.1.0: this Python's own, if it
+	@# was built shared, else Debian's libpython3.11.
+	@$(PYTHON) -c "import os, sysconfig; exit(not os.path.exists(os.path.join(sysconfig.get_config_var('LIBDIR') or '', 'libpython3.11.so.1.0')))" 2>/dev/null \
+	  || ldconfig -p 2>/dev/null | grep -q 'libpython3\.11\.so\.1\.0' || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing libpython3.11 (Debian) for the Rotel collector tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpython3.11 >/dev/null; \
+	  else \
+	    echo "libpython3.11.so.1.0 is not installed and cannot be installed here: the Rotel collector tests will fail"; \
+	  fi; }
 
 demo: $(BIN)/.installed
 	$(BIN)/python examples/demo_app.py --output demo-output/spans.jsonl

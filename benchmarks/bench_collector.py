@@ -194,16 +194,39 @@ class Run:
 
 
 _NOOP_PROCESSOR = "def process_spans(resource_spans):\n    pass\n"
+# Our processor with SpanEnricher replaced by a stub: what reading (and writing) through Rotel's wrappers
+# costs on its own. "read" gets a verdict with nothing to add; "read+write" the attributes of a real priced
+# gpt-4o-mini call, computed once.
+_STUBBED_PROCESSOR = """
+exec(compile(open({path!r}).read(), {path!r}, "exec"))
+_real = _state.enricher
+_canned = _real.enrich({attributes!r})
+_verdict = _canned if {write!r} else type(_canned)("skipped", "stub", {{}}, None, None, 0, 0, False)
+
+
+class _StubEnricher:
+    stats = _real.stats
+
+    def enrich(self, attributes, **facts):
+        return _verdict
+
+
+_state.enricher = _StubEnricher()
+"""
 
 
 def _processor_for(config: str, log_dir: Path) -> Path | None:
     if config == "processor":
         return processor_file()
+    if config == "passthrough":
+        return None
+    path = log_dir / f"{config.replace('+', '_')}_processor.py"
     if config == "noop":  # Rotel's own cost of handing spans to Python and back
-        path = log_dir / "noop_processor.py"
         path.write_text(_NOOP_PROCESSOR)
-        return path
-    return None
+    else:
+        write = config == "read+write"
+        path.write_text(_STUBBED_PROCESSOR.format(path=str(processor_file()), attributes=_GENAI, write=write))
+    return path
 
 
 def _measure(config: str, traffic: str, bodies: list[bytes], spans: int, log_dir: Path) -> Run:
@@ -244,13 +267,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the runs and medians here")
     parser.add_argument("--noop", action="store_true", help="also run a no-op Python processor (Rotel's own share)")
+    parser.add_argument(
+        "--breakdown", action="store_true",
+        help="also run our processor with the enricher stubbed: reads only, and reads + writes (Rotel's wrappers)",
+    )
     parser.add_argument("--traffic", action="append", choices=("mixed", "mixed-unknown-scope", "genai"),
                         help="traffic kinds to run (default: all three); repeatable")
     args = parser.parse_args(argv)
 
     sizes = {"mixed": args.spans, "mixed-unknown-scope": args.spans, "genai": args.genai_spans}
     traffics = {name: sizes[name] for name in (args.traffic or sizes)}
-    configs = ("passthrough", "noop", "processor") if args.noop else ("passthrough", "processor")
+    configs = ("passthrough", *(["noop"] if args.noop else []),
+               *(["read", "read+write"] if args.breakdown else []), "processor")
     encoded = {name: _traffic(name, spans, args.batch) for name, spans in traffics.items()}
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="bench-collector-") as tmp:
@@ -262,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                         run = _measure(config, traffic, bodies, traffics[traffic], Path(tmp))
                         runs.append(run)
                         print(
-                            f"  round {round_index + 1} {traffic:<20} {config:<12} {run.spans_per_second:>10,.0f} "
+                            f"  round {round_index + 1} {traffic:<20} {config:<11} {run.spans_per_second:>10,.0f} "
                             f"spans/s  {run.cpu_us_per_span:6.2f} CPU µs/span",
                             flush=True,
                         )
@@ -283,12 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     verdict = 0
     for traffic in traffics:
-        (pass_rate, pass_cpu), (proc_rate, proc_cpu) = medians[(traffic, "passthrough")], medians[(traffic, "processor")]
+        pass_rate, pass_cpu = medians[(traffic, "passthrough")]
+        proc_rate, proc_cpu = medians[(traffic, "processor")]
         cpu_ratio, wall_ratio = pass_cpu / proc_cpu, proc_rate / pass_rate
         line = f"{traffic:<20} processor/passthrough: {cpu_ratio:.2f}x by CPU per span, {wall_ratio:.2f}x by spans/s"
-        if "noop" in configs:
-            noop_cpu = medians[(traffic, "noop")][1]
-            line += f"; of the {proc_cpu - pass_cpu:.2f} µs/span added, Rotel's hand-over is {noop_cpu - pass_cpu:.2f}"
+        shares = [(name, medians[(traffic, name)][1]) for name in ("noop", "read", "read+write") if name in configs]
+        if shares:
+            parts = ", ".join(f"{name} {cpu - pass_cpu:+.2f}" for name, cpu in shares)
+            line += f"\n{'':<20}   added CPU µs/span: {parts}, full processor {proc_cpu - pass_cpu:+.2f}"
         if traffic == "mixed":
             met = cpu_ratio >= TARGET_RATIO
             verdict = 0 if met else 1

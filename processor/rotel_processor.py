@@ -49,6 +49,8 @@ _MAX_LOGGED_ERRORS = 5
 # SpanKind SERVER, PRODUCER, CONSUMER: the receiving or messaging side; every dialect's LLM call is CLIENT or
 # INTERNAL (or unspecified), so these are never priced.
 _NOT_CALL_KINDS = frozenset({2, 4, 5})
+# Attribute values copied out of Rotel; arrays and maps stay in Rust (pricing never needs them).
+_PLAIN_TYPES = frozenset({str, int, float, bool})
 
 # Instrumentation scopes that never write GenAI attributes (web servers, HTTP clients, databases, queues,
 # runtime). Prefixes; a scope not listed here has its spans' keys checked. botocore is NOT listed (its
@@ -216,9 +218,9 @@ def _enrich_span(span: object) -> None:
         wrapped = entry.value
         if wrapped is not None:
             value = wrapped.value
-            if type(value) in _PLAIN_TYPES:  # arrays/maps stay in Rust: we never need them, nor hold them
+            if type(value) in _PLAIN_TYPES:
                 values[key] = value
-    del entries
+    del entries  # the KeyValue wrappers: nothing of Rotel's may outlive this call
     enrichment = _state.enricher.enrich(
         values, name=span.name, kind=kind, start_time_unix_nano=span.start_time_unix_nano
     )
@@ -233,9 +235,6 @@ def _enrich_span(span: object) -> None:
             attributes[keys.index(key)] = new  # replace, never duplicate a key
         else:
             attributes.append(new)
-
-
-_PLAIN_TYPES = frozenset({str, int, float, bool})
 
 
 def process_spans(resource_spans: object) -> None:

@@ -39,6 +39,7 @@ rotel = pytest.importorskip("rotel", reason="Rotel is not installed (the 'collec
 
 from otel_tokenomics.collector import Collector, CollectorOptions, RotelStartError  # noqa: E402
 from otel_tokenomics.collector import rotel as rotel_launcher  # noqa: E402
+from otel_tokenomics.collector.relay import TraceRelay, UpstreamClient  # noqa: E402
 
 pytestmark = pytest.mark.rotel
 
@@ -257,7 +258,7 @@ def _run_app(provider: Any, requests: int) -> list[str]:
     agent = provider.get_tracer("myapp")
     http = provider.get_tracer("opentelemetry.instrumentation.httpx")
     trace_ids = []
-    for index in range(requests):
+    for _ in range(requests):
         with server.start_as_current_span("POST /ask", kind=SpanKind.SERVER) as root:
             trace_ids.append(format(root.get_span_context().trace_id, "032x"))
             with agent.start_as_current_span(
@@ -280,7 +281,7 @@ COST_PER_REQUEST = sum(expected for *_, expected in LLM_CALLS.values())
 def _check_priced_and_rolled_up(spans: list[ReceivedSpan], trace_ids: list[str]) -> None:
     assert sorted({s.trace_id for s in spans}) == sorted(trace_ids)
     assert len(spans) == len(trace_ids) * SPANS_PER_REQUEST
-    for dialect, (scope, name, _, expected) in LLM_CALLS.items():
+    for dialect, (scope, _, _, expected) in LLM_CALLS.items():
         calls = [s for s in spans if s.scope == scope]
         assert len(calls) == len(trace_ids), dialect
         for call in calls:
@@ -387,13 +388,17 @@ def _request(spans: list[tuple[bytes, bytes, bytes, str, int, dict[str, Any]]], 
 
 
 def _post(collector: Collector, body: bytes, path: str = "/v1/traces") -> int:
-    url = f"http://{collector.agent.settings.http_endpoint}{path}"
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/x-protobuf"})
+    return _post_to(f"http://{collector.agent.settings.http_endpoint}{path}", body)[0]
+
+
+def _post_to(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/x-protobuf", **(headers or {})}
+    request = urllib.request.Request(url, data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
+            return response.status, ""
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, error.read().decode()
 
 
 GPT_4O_CALL = {
@@ -459,6 +464,27 @@ def test_hostile_attribute_values_keep_the_agent_up_and_lose_no_span(start_colle
     assert not any(v == 0 for s in huge_trace for k, v in s.attributes.items() if k == "gen_ai.usage.cost.amount")
     log = collector.log_file.read_text()
     assert "panicked" not in log
+
+
+def test_stopping_sends_the_traces_still_held(start_collector, upstream: Upstream) -> None:
+    collector = start_collector(rollup_wait_seconds=3600)
+    trace_id, root = os.urandom(16), os.urandom(8)
+    spans = [
+        (trace_id, root, b"", "POST /ask", SERVER, {}),
+        (trace_id, os.urandom(8), root, "chat gpt-4o", CLIENT, GPT_4O_CALL),
+    ]
+    assert _post(collector, _request(spans)) == 200
+    deadline = time.monotonic() + 30
+    while collector.relay.stats.received_spans < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.spans == []  # held: the trace's wait is an hour
+
+    summary = collector.stop()  # Rotel first (it flushes into the relay), then the relay drains
+
+    assert summary["spans_forwarded"] == 2
+    by_name = {s.name: s for s in upstream.spans}
+    assert by_name["POST /ask"].attributes["tokenomics.trace.cost.amount"] == pytest.approx(_cost(GPT_4O, 1000, 200))
+    assert by_name["POST /ask"].attributes["tokenomics.trace.llm_calls"] == 1
 
 
 def _load_requests(traces: int, spans_per_trace: int, per_request: int) -> tuple[list[bytes], int, float]:
@@ -583,6 +609,41 @@ def test_missing_rotel_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
         rotel_launcher.agent_binary()
 
 
+# --- the relay on its own ----------------------------------------------------------------------------------
+@pytest.fixture
+def relay(upstream: Upstream) -> Iterator[TraceRelay]:
+    relay = TraceRelay(UpstreamClient(upstream.url), rollup_wait_seconds=0.1, max_traces=10, max_spans_per_trace=10)
+    yield relay.start()
+    relay.stop()
+
+
+def test_relay_refuses_what_is_not_otlp_and_says_why(relay: TraceRelay) -> None:
+    status, message = _post_to(f"{relay.endpoint}/v1/traces", b"\x0a\xff\xff\xff\xff", {"Content-Encoding": "gzip"})
+    assert status == 400 and "not an OTLP ExportTraceServiceRequest" in message
+    status, message = _post_to(f"{relay.endpoint}/v1/spans", b"")
+    assert status == 404 and "expected /v1/traces, /v1/metrics or /v1/logs" in message
+    assert relay.stats.bad_requests == 2
+
+
+def test_relay_passes_metrics_through(relay: TraceRelay, upstream: Upstream) -> None:
+    request = ExportMetricsServiceRequest()
+    request.resource_metrics.add().scope_metrics.add().metrics.add(name="app.requests")
+    body = gzip.compress(request.SerializeToString())
+    assert _post_to(f"{relay.endpoint}/v1/metrics", body, {"Content-Encoding": "gzip"})[0] == 200
+    deadline = time.monotonic() + 30
+    while not upstream.metrics and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.metrics == [request]
+
+
+def test_unreachable_upstream_is_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    client = UpstreamClient(f"http://127.0.0.1:{_free_port()}", retry_delays=(0.0,))
+    client.submit("/v1/traces", b"spans", spans=7)
+    client.close()
+    assert client.stats.dropped_spans == 7 and client.stats.forwarded_spans == 0
+    assert "giving up on /v1/traces after 2 tries" in caplog.text
+
+
 # --- the command ----------------------------------------------------------------------------------------------
 def test_cli_runs_until_sigterm_and_reports(upstream: Upstream, tmp_path: Path) -> None:
     grpc_port, http_port = _free_port(), _free_port()
@@ -597,15 +658,12 @@ def test_cli_runs_until_sigterm_and_reports(upstream: Upstream, tmp_path: Path) 
         assert "Rotel running" in banner, process.stderr.read() if process.stderr else ""
         trace_id = os.urandom(16)
         body = _request([(trace_id, os.urandom(8), b"", "chat gpt-4o", CLIENT, GPT_4O_CALL)])
-        url = f"http://127.0.0.1:{http_port}/v1/traces"
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/x-protobuf"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
+        assert _post_to(f"http://127.0.0.1:{http_port}/v1/traces", body)[0] == 200
         (span,) = upstream.wait_for(1)
         assert span.attributes["tokenomics.trace.cost.amount"] == pytest.approx(_cost(GPT_4O, 1000, 200))
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped; spans received 1, spans forwarded 1, spans dropped 0" in err
     assert not rotel_launcher.port_in_use("127.0.0.1", http_port)  # Rotel is gone

@@ -76,7 +76,7 @@ def test_anthropic_backend_true_provider_and_cache_tokens_priced_by_hand(
     for attributes in (written, read):
         assert attributes["gen_ai.provider.name"] == "anthropic"
         assert attributes["gen_ai.response.model"] == ANTHROPIC_MODEL
-    creation = first.usage.prompt_tokens_details.cache_creation_tokens
+    creation = first.usage.cache_creation_input_tokens
     cached = second.usage.prompt_tokens_details.cached_tokens
     assert creation > 0 and cached == creation
     assert written["gen_ai.usage.cache_creation.input_tokens"] == creation
@@ -201,6 +201,23 @@ def test_cost_source_litellm_lets_litellm_decide(
     attributes = only_span(pipeline)
     assert attributes["gen_ai.usage.cost.amount"] == response._hidden_params["response_cost"]
     assert attributes["gen_ai.usage.cost.source"] == "provider"
+
+
+def test_cost_source_litellm_does_not_take_a_zero_as_a_price(
+    litellm: Any, backends: Backends, pipeline: Any, instrument_litellm: Any
+) -> None:
+    """A model missing from LiteLLM's map can come back as 0: the price book decides then, never a silent 0."""
+    instrument_litellm(cost_source="litellm")
+    response = litellm.completion(
+        **backends.call_options("anthropic"), messages=MESSAGES, input_cost_per_token=0, output_cost_per_token=0
+    )
+    attributes = only_span(pipeline)
+    assert attributes["tokenomics.litellm.response_cost"] == response._hidden_params["response_cost"] == 0
+    usage = response.usage
+    assert attributes["gen_ai.usage.cost.source"] == "local"
+    assert attributes["gen_ai.usage.cost.amount"] == pytest.approx(
+        (usage.prompt_tokens * 0.8 + usage.completion_tokens * 4.0) / PER_MILLION
+    )
 
 
 def test_bad_cost_source_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:

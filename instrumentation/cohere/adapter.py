@@ -58,7 +58,7 @@ _TARGETS = (
 
 class CohereAdapter:
     name = "cohere"
-    instruments = ("cohere >= 5.9.0",)
+    instruments = ("cohere >= 5.17.0",)
     targets = _TARGETS
 
     def classify(self, result: Any, invocation: Invocation) -> ResultKind:

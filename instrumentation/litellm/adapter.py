@@ -70,7 +70,7 @@ _TARGETS = (
 
 class LiteLLMAdapter:
     name = "litellm"
-    instruments = ("litellm >= 1.82.6",)
+    instruments = ("litellm >= 1.78.0",)
     targets = _TARGETS
 
     def __init__(self) -> None:

@@ -3,7 +3,8 @@
 Token semantics: LiteLLM normalizes every backend to OpenAI's inclusive counts, so `prompt_tokens` already
 contains cache reads (`prompt_tokens_details.cached_tokens`) and, for Anthropic-backed calls, cache writes
 (`prompt_tokens_details.cache_creation_tokens`, with the 1-hour share in `cache_creation_token_details`);
-`completion_tokens` contains reasoning tokens. One reader therefore serves every backend.
+`completion_tokens` contains reasoning tokens. One reader therefore serves every backend. (Releases before 1.78
+left Anthropic's cache writes out of `prompt_tokens`: that is why the adapter's floor is 1.78.0.)
 
 The true provider and model: the request's model string is routed with LiteLLM's own `get_llm_provider`; the
 response's `model` is the one that answered. (With `fallbacks=`, LiteLLM's response does not say which backend
@@ -84,12 +85,15 @@ def usage_from(usage: Any) -> Usage:
 
 
 # --- request side --------------------------------------------------------------------------------------------
+def _api_base(kwargs: dict[str, Any]) -> str | None:
+    return _string(kwargs.get("api_base")) or _string(kwargs.get("base_url"))
+
+
 def _read_route(invocation: Invocation, kwargs: dict[str, Any]) -> None:
     model = _string(kwargs.get("model"))
     if model is None:
         return
-    api_base = _string(kwargs.get("api_base")) or _string(kwargs.get("base_url"))
-    route = resolve_route(model, _string(kwargs.get("custom_llm_provider")), api_base)
+    route = resolve_route(model, _string(kwargs.get("custom_llm_provider")), _api_base(kwargs))
     provider, address, port, self_hosted = route_destination(route, invocation.telemetry.config.provider_hosts)
     invocation.provider = provider
     invocation.server_address = address
@@ -133,7 +137,7 @@ def inject_stream_usage(invocation: Invocation, kwargs: dict[str, Any]) -> bool:
     model = _string(kwargs.get("model"))
     if model is None:
         return False
-    route = resolve_route(model, _string(kwargs.get("custom_llm_provider")), None)
+    route = resolve_route(model, _string(kwargs.get("custom_llm_provider")), _api_base(kwargs))
     if not _accepts_stream_options(route.model or model, route.litellm_provider):
         return False
     kwargs["stream_options"] = {"include_usage": True}
@@ -148,7 +152,8 @@ def _read_response_cost(invocation: Invocation, response: Any) -> None:
     cost = _number(hidden.get("response_cost"))
     if cost is not None:
         invocation.attributes[LITELLM_RESPONSE_COST] = cost
-        if CostSource.current == CostSource.LITELLM:
+        # A 0 is not taken as a price: it is what a model missing from LiteLLM's map can look like.
+        if cost > 0 and CostSource.current == CostSource.LITELLM:
             invocation.provider_cost = cost
 
 

@@ -15,6 +15,7 @@ few retries, so Rotel's exporter gets its answer at once; what cannot be deliver
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import logging
@@ -90,8 +91,17 @@ class RelayStats:
 class UpstreamClient:
     """POSTs OTLP/HTTP bodies to the upstream from one worker thread (order kept, keep-alive connection)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, max_queue: int = 4096, gzip_level: int = 1) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        max_queue: int = 4096,
+        gzip_level: int = 1,
+        retry_delays: tuple[float, ...] = _RETRY_DELAYS,
+    ) -> None:
         self.base_url = otlp_base_url(base_url)
+        self._retry_delays = retry_delays
         parts = urlsplit(self.base_url)
         self._https = parts.scheme == "https"
         self._netloc = parts.netloc
@@ -101,6 +111,7 @@ class UpstreamClient:
         self._queue: queue.Queue[tuple[str, bytes, str | None, int] | None] = queue.Queue(max_queue)
         self._connection: http.client.HTTPConnection | None = None
         self.stats = RelayStats()
+        self._stats_lock = threading.Lock()  # submit() runs on the receiver's threads, sending on the worker
         self._errors_logged = 0
         self._thread = threading.Thread(target=self._run, name="otel-tokenomics-upstream", daemon=True)
         self._thread.start()
@@ -118,21 +129,20 @@ class UpstreamClient:
 
     def close(self, timeout: float = 30.0) -> None:
         """Sends what is queued (up to `timeout`), then stops the worker."""
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            pass
         self._thread.join(timeout)
         if self._connection is not None:
             self._connection.close()
 
     def _dropped(self, spans: int, reason: str, message: str) -> None:
-        stats = self.stats
-        stats.dropped_requests += 1
-        stats.dropped_spans += spans
-        stats.rejected_reasons[reason] = stats.rejected_reasons.get(reason, 0) + 1
-        if self._errors_logged < 20:
+        with self._stats_lock:
+            stats = self.stats
+            stats.dropped_requests += 1
+            stats.dropped_spans += spans
+            stats.rejected_reasons[reason] = stats.rejected_reasons.get(reason, 0) + 1
             self._errors_logged += 1
+        if self._errors_logged <= 20:
             _logger.error("otel-tokenomics collector: %s (upstream %s)", message, self.base_url)
 
     def _run(self) -> None:
@@ -151,7 +161,7 @@ class UpstreamClient:
         if encoding:
             headers["Content-Encoding"] = encoding
         last = ""
-        for delay in (*_RETRY_DELAYS, None):
+        for delay in (*self._retry_delays, None):
             try:
                 status = self._post(self._prefix + path, body, headers)
             except (OSError, http.client.HTTPException) as error:
@@ -159,8 +169,9 @@ class UpstreamClient:
                 last = f"{type(error).__name__}: {error}"
             else:
                 if 200 <= status < 300:
-                    self.stats.forwarded_requests += 1
-                    self.stats.forwarded_spans += spans
+                    with self._stats_lock:
+                        self.stats.forwarded_requests += 1
+                        self.stats.forwarded_spans += spans
                     return
                 last = f"HTTP {status}"
                 if status not in (408, 429) and status < 500:
@@ -169,7 +180,8 @@ class UpstreamClient:
             if delay is None:
                 break
             time.sleep(delay)
-        self._dropped(spans, "unreachable", f"giving up on {path} after {len(_RETRY_DELAYS) + 1} tries ({last})")
+        tries = len(self._retry_delays) + 1
+        self._dropped(spans, "unreachable", f"giving up on {path} after {tries} tries ({last})")
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         if self._connection is None:
@@ -265,6 +277,7 @@ class TraceRelay:
         )
         self._enricher = SpanEnricher()
         self._enricher_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
         self._record_trace_cost = record_trace_cost
         self.stats = upstream.stats
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -325,7 +338,8 @@ class TraceRelay:
         encoding = (request.headers.get("Content-Encoding") or "").strip().lower() or None
         path = request.path.split("?", 1)[0]
         if path in ("/v1/metrics", "/v1/logs"):
-            self.stats.passthrough_requests += 1
+            with self._stats_lock:
+                self.stats.passthrough_requests += 1
             self.upstream.submit(path, body, encoding=encoding)
             return 200, ""
         if path != "/v1/traces":
@@ -342,14 +356,15 @@ class TraceRelay:
         return 200, ""
 
     def _bad(self, status: int, message: str) -> tuple[int, str]:
-        self.stats.bad_requests += 1
+        with self._stats_lock:
+            self.stats.bad_requests += 1
         _logger.error("otel-tokenomics collector relay: %s", message)
         return status, message
 
     def _take(self, export: ExportTraceServiceRequest) -> None:
-        self.stats.received_requests += 1
         rollup = self.rollup
         passed: list[ReleasedTrace[_Held]] = []
+        received = 0
         for resource_spans in export.resource_spans:
             resource = (resource_spans.resource, resource_spans.schema_url)
             resource_key = resource_spans.resource.SerializeToString(deterministic=True)
@@ -357,7 +372,7 @@ class TraceRelay:
                 scope = (scope_spans.scope, scope_spans.schema_url)
                 group = (resource_key + resource_spans.schema_url.encode(),
                          scope_spans.scope.SerializeToString(deterministic=True) + scope_spans.schema_url.encode())
-                self.stats.received_spans += len(scope_spans.spans)
+                received += len(scope_spans.spans)
                 for span in scope_spans.spans:
                     passed.extend(
                         rollup.add(
@@ -368,6 +383,9 @@ class TraceRelay:
                             start_time_unix_nano=span.start_time_unix_nano,
                         )
                     )
+        with self._stats_lock:  # handler threads run concurrently; the counts must add up
+            self.stats.received_requests += 1
+            self.stats.received_spans += received
         if passed:
             self._forward(passed)
 
@@ -408,7 +426,7 @@ class TraceRelay:
         resources: dict[bytes, Any] = {}
         scopes: dict[tuple[bytes, bytes], Any] = {}
         for item in held:
-            resource_key, scope_key = item.group
+            resource_key = item.group[0]
             scope_spans = scopes.get(item.group)
             if scope_spans is None:
                 resource_spans = resources.get(resource_key)
