@@ -1,7 +1,7 @@
 """Spans, metrics and cost for every instrumented call, whatever the provider.
 
-One `Telemetry` per instrumentor holds the tracer, the metric instruments (created once, with the bucket advice
-of the conventions), the price book and the settings. `begin` turns a request into an `Invocation` with a
+One `Telemetry` per instrumentor holds the tracer, the metric instruments (shared by every adapter: instruments.py)
+the price book and the settings. `begin` turns a request into an `Invocation` with a
 started span; `end` is the single place where a call's outcome becomes attributes, metric points and cost.
 Both contain their own errors: the application never sees an exception of ours.
 """
@@ -13,14 +13,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.metrics import Meter, MeterProvider, get_meter
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from otel_tokenomics.instrumentation.core.guard import report_internal_error
+from otel_tokenomics.instrumentation.core.instruments import SCHEMA_URL, instruments_for
 from otel_tokenomics.instrumentation.core.invocation import Invocation
-from otel_tokenomics.instrumentation.core.totals import RunningTotals
 from otel_tokenomics.semconv import attributes as attr
-from otel_tokenomics.semconv import metrics as m
 from otel_tokenomics.semconv.prices.cost import Cost
 from otel_tokenomics.semconv.usage import Usage
 
@@ -31,21 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = ["MetricAttributes", "Telemetry"]
 
-_SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
 _INPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.INPUT}
 _OUTPUT = {attr.GEN_AI_TOKEN_TYPE: attr.TokenType.OUTPUT}
 _OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _NO_USAGE = Usage()  # priced as `unpriced/no_usage`, never as 0
 _ATTRIBUTE_SET_CACHE_LIMIT = 1000
-
-
-def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Any:
-    try:
-        return meter.create_histogram(
-            name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
-        )
-    except TypeError:  # opentelemetry-api older than 1.23 has no bucket advice
-        return meter.create_histogram(name, unit=unit, description=description)
 
 
 class Telemetry:
@@ -64,51 +53,14 @@ class Telemetry:
         self.enabled = True
         self.guard: CallGuard | None = guard
         self.capture_content = config.content.on_span or config.content.as_event
-        self.tracer = trace.get_tracer(scope, version, tracer_provider, schema_url=_SCHEMA_URL)
-        meter = get_meter(scope, version, meter_provider, schema_url=_SCHEMA_URL)
-        self.duration = _histogram(
-            meter,
-            m.GEN_AI_CLIENT_OPERATION_DURATION,
-            m.UNIT_SECONDS,
-            "GenAI operation duration.",
-            m.DURATION_BUCKETS,
-        )
-        self.token_usage = _histogram(
-            meter,
-            m.GEN_AI_CLIENT_TOKEN_USAGE,
-            m.UNIT_TOKEN,
-            "Number of input and output tokens used.",
-            m.TOKEN_BUCKETS,
-        )
-        self.time_to_first_chunk = _histogram(
-            meter,
-            m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
-            m.UNIT_SECONDS,
-            "Time from the request to the first chunk of a streamed response.",
-            m.DURATION_BUCKETS,
-        )
-        self.cost_histogram = _histogram(
-            meter,
-            m.GEN_AI_CLIENT_OPERATION_COST,
-            m.UNIT_COST,
-            "Cost of one GenAI operation, in the currency named by gen_ai.usage.cost.currency.",
-            m.COST_BUCKETS,
-        )
-        # Monotonic totals: summed here, exported by observable counters (see totals.py for why).
-        self.cost_totals = RunningTotals()
-        self.unpriced_totals = RunningTotals()
-        meter.create_observable_counter(
-            m.TOKENOMICS_CLIENT_COST,
-            callbacks=[self.cost_totals.observe],
-            unit=m.UNIT_COST,
-            description="Total cost of GenAI operations, in the currency named by gen_ai.usage.cost.currency.",
-        )
-        meter.create_observable_counter(
-            m.TOKENOMICS_CLIENT_UNPRICED_CALLS,
-            callbacks=[self.unpriced_totals.observe],
-            unit=m.UNIT_CALL,
-            description="GenAI operations that could not be priced, by tokenomics.cost.unpriced_reason.",
-        )
+        self.tracer = trace.get_tracer(scope, version, tracer_provider, schema_url=SCHEMA_URL)
+        instruments = instruments_for(meter_provider, version)
+        self.duration = instruments.duration
+        self.token_usage = instruments.token_usage
+        self.time_to_first_chunk = instruments.time_to_first_chunk
+        self.cost_histogram = instruments.cost_histogram
+        self.cost_totals = instruments.cost_totals
+        self.unpriced_totals = instruments.unpriced_totals
         self._attribute_sets: dict[tuple[Any, ...], MetricAttributes] = {}
 
     # --- start ---------------------------------------------------------------------------------------------
