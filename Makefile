@@ -10,7 +10,7 @@ OLDEST := .venv-oldest
 # (README, "LiteLLM"); its cost map is read from the installed package, not fetched from the network.
 LITELLM_VENV := .venv-litellm
 
-.PHONY: install system-deps demo test test-latest test-oldest test-litellm test-matrix lint bench clean
+.PHONY: install system-deps collector-deps demo bench-collector bench-report test test-latest test-oldest test-litellm test-matrix lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ install: $(BIN)/.installed
 # Debian's chromium (headless) for the HTML report's screenshot test.
 # Debian's prometheus (+ promtool) for tests/test_prometheus_e2e.py, which starts its own server; the packaged
 # service is disabled (policy-rc.d already stops it from starting in containers).
-system-deps:
+system-deps: collector-deps
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing redis-server (Debian) for the Redis ledger tests"; \
@@ -53,8 +53,10 @@ system-deps:
 	  else \
 	    echo "prometheus is not installed and cannot be installed here: the Prometheus tests will skip"; \
 	  fi; }
-	@# The Rotel collector (tests/test_collector_rotel.py) embeds libpython3.11.so.1.0: this Python's own, if it
-	@# was built shared, else Debian's libpython3.11.
+
+# The Rotel collector (`otel-tokenomics collector`, the demo, tests/test_collector_*.py) embeds
+# libpython3.11.so.1.0: this Python's own if it was built shared, else Debian's libpython3.11.
+collector-deps:
 	@$(PYTHON) -c "import os, sysconfig; exit(not os.path.exists(os.path.join(sysconfig.get_config_var('LIBDIR') or '', 'libpython3.11.so.1.0')))" 2>/dev/null \
 	  || ldconfig -p 2>/dev/null | grep -q 'libpython3\.11\.so\.1\.0' || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -64,14 +66,24 @@ system-deps:
 	    echo "libpython3.11.so.1.0 is not installed and cannot be installed here: the Rotel collector tests will fail"; \
 	  fi; }
 
-demo: $(BIN)/.installed
-	$(BIN)/python examples/demo_app.py --output demo-output/spans.jsonl
+demo: collector-deps $(BIN)/.installed
+	$(BIN)/python examples/demo_app.py --output demo-output/spans.jsonl --collector-output demo-output/collector.jsonl
 	@echo
 	@echo "Cost per trace, read back from demo-output/spans.jsonl:"
-	$(BIN)/otel-tokenomics report demo-output/spans.jsonl
+	$(BIN)/otel-tokenomics report demo-output/spans.jsonl --no-progress
 	@echo
 	@echo "Cost per provider:"
-	$(BIN)/otel-tokenomics report demo-output/spans.jsonl --by provider
+	$(BIN)/otel-tokenomics report demo-output/spans.jsonl --by provider --no-progress
+	@echo
+	@echo "Cost per service, read from what the collector wrote (both apps, priced by the collector):"
+	$(BIN)/otel-tokenomics report demo-output/collector.jsonl --by service --no-progress
+	@$(BIN)/otel-tokenomics report demo-output/spans.jsonl --format html -o demo-output/report.html --no-progress
+	@$(BIN)/otel-tokenomics focus demo-output/spans.jsonl -o demo-output/focus.csv
+	@echo
+	@echo "Written next to the tables:"
+	@echo "  demo-output/report.html   the HTML cost report (open it in a browser)"
+	@echo "  demo-output/focus.csv     FOCUS 1.2 cost-and-usage rows for FinOps tools"
+	@echo "  demo-output/collector.jsonl  the spans as the collector priced and rolled them up (OTLP JSON lines)"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -91,6 +103,7 @@ $(LITELLM_VENV)/bin/.installed: pyproject.toml
 	touch $@
 
 # The LiteLLM suites (marked `litellm`, deselected in the main venv), with the OpenAI and Anthropic adapters beside.
+
 test-litellm: $(LITELLM_VENV)/bin/.installed
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(LITELLM_VENV)/bin/python -m pytest -m litellm \
 		tests/test_litellm_conformance.py tests/test_litellm_instrumentation.py
@@ -104,6 +117,15 @@ test-matrix: system-deps $(BIN)/.installed
 bench: system-deps $(BIN)/.installed
 	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[all,dev,bench]'
 	$(BIN)/python benchmarks/run.py
+
+# Spans/s through Rotel with our processor vs Rotel passthrough (exits 1 when the 0.5x target is missed).
+bench-collector: collector-deps $(BIN)/.installed
+	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[all,dev,bench]'
+	$(BIN)/python benchmarks/bench_collector.py
+
+# `report` throughput and peak memory on generated 250k- and 1M-span files.
+bench-report: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) $(OLDEST) $(LITELLM_VENV) .venv-matrix demo-output build dist *.egg-info

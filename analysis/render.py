@@ -131,7 +131,7 @@ def render_table(report: TraceReport, *, top: int | None = None) -> str:
     ]
     totals = report.totals
     total_row = [
-        f"TOTAL ({_plural(len(report.traces), 'trace')})",
+        f"TOTAL ({_plural(report.total_traces, 'trace')})",
         "",
         "",
         "",
@@ -160,10 +160,16 @@ def render_table(report: TraceReport, *, top: int | None = None) -> str:
 
 def _footnotes(report: TraceReport, *, shown: int) -> list[str]:
     notes = []
-    if not report.traces:
+    if not report.total_traces:
         notes.append("No spans found.")
-    elif shown < len(report.traces):
-        notes.append(f"Showing top {shown} of {len(report.traces)} traces (totals cover all).")
+    elif shown < report.total_traces:
+        notes.append(f"Showing top {shown} of {report.total_traces} traces (totals cover all).")
+    if report.split_traces:
+        notes.append(
+            f"{_plural(report.late_spans, 'span')} of {_plural(report.split_traces, 'trace')} came long after the "
+            "rest of their trace (which was already folded and not among the rows kept): counted in the totals; "
+            "those traces are not listed."
+        )
     totals = report.totals
     if totals.unpriced_calls:
         notes.append(
@@ -265,7 +271,7 @@ def render_json(report: TraceReport, *, top: int | None = None) -> str:
     stats = report.stats
     document = {
         "traces": [_trace_json(summary) for summary in rows],
-        "totals": {"traces": len(report.traces), **_totals_json(report.totals)},
+        "totals": {"traces": report.total_traces, **_totals_json(report.totals)},
         "currencies": report.totals.currencies,
         "mixed_currencies": report.totals.mixed_currencies,
         "input": {
@@ -275,6 +281,8 @@ def render_json(report: TraceReport, *, top: int | None = None) -> str:
             "spans_read": stats.spans_read if stats else None,
             "spans_skipped": stats.spans_skipped if stats else 0,
             "duplicate_spans": report.duplicate_spans,
+            "late_spans": report.late_spans,
+            "split_traces": report.split_traces,
         },
         "problems": [str(problem) for problem in report.problems],
     }

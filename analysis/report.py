@@ -202,25 +202,36 @@ CostFunction = Callable[[SpanRecord], CallCost | None]
 """What one span contributes: `call_cost`, or a pricer (`analysis.pricing.SpanPricer`) with the same shape."""
 
 
-class CallDeduplicator:
-    """Remembers the LLM calls seen (trace id + span id) so a call read twice is billed once.
+DEDUP_WINDOW_CALLS = 200_000
+"""How many recent LLM calls `CallDeduplicator` remembers (two generations of this many, ~20 MB at most)."""
 
-    Only calls are remembered, not every span: ~100 bytes per call, a tenth of what a set of all span ids
-    of a typical trace file would take.
+
+class CallDeduplicator:
+    """Remembers recent LLM calls (trace id + span id) so a call read twice is billed once.
+
+    Memory must not grow with the input, so the memory is generational: calls go into a current set; when it
+    holds `window` calls it becomes the previous set and a new one starts. A call repeated within `window` to
+    `2 * window` calls (an exporter retry, a file rotated and read again, a small file given twice) is caught;
+    the same large file given twice is not, and its calls would be counted twice (the README says so).
+    Only calls are remembered, not every span.
     """
 
-    __slots__ = ("_seen", "duplicates")
+    __slots__ = ("_current", "_previous", "_window", "duplicates")
 
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
+    def __init__(self, window: int = DEDUP_WINDOW_CALLS) -> None:
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
+        self._window = max(1, window)
         self.duplicates = 0
 
     def first_time(self, record: SpanRecord) -> bool:
         key = record.trace_id + record.span_id
-        if key in self._seen:
+        if key in self._current or key in self._previous:
             self.duplicates += 1
             return False
-        self._seen.add(key)
+        if len(self._current) >= self._window:
+            self._previous, self._current = self._current, set()
+        self._current.add(key)
         return True
 
 
@@ -235,18 +246,22 @@ def aggregate(
 
     Examples: `key=lambda r: r.attributes.get("gen_ai.request.model")` for cost per model,
     `key=lambda r: r.resource.get("service.name")` per service. Only LLM calls contribute, each once (a call
-    read twice is billed once). `cost` and `include` are as in `build_trace_report`.
+    read twice is billed once, see `CallDeduplicator`). `cost` and `include` are as in `build_trace_report`.
+    Memory grows with the number of groups only.
     """
     cost = cost or call_cost
-    seen = CallDeduplicator()
+    first_time = CallDeduplicator().first_time
     groups: dict[K, CostTotals] = {}
+    operations = LLM_OPERATIONS
     for record in records:
+        attributes = record.attributes
+        # Most spans are not LLM calls and, read with `llm_attributes_only`, have no attributes at all.
+        if not attributes or attributes.get(GEN_AI_OPERATION_NAME) not in operations:
+            continue
         if include is not None and not include(record):
             continue
-        if not is_llm_call(record):
-            continue
         group = key(record)
-        if group is None or not seen.first_time(record):
+        if group is None or not first_time(record):
             continue
         call = cost(record)
         if call is None:
@@ -286,14 +301,36 @@ class TraceSummary:
         return f"(root missing) {self.root_name}" if self.root_missing else self.root_name
 
 
+DEFAULT_TRACE_ROWS = 10_000
+"""Traces `build_trace_report` keeps for the listing by default (the most expensive); totals cover all."""
+
+DEFAULT_FOLD_WINDOW = 200_000
+"""Spans after which a trace not seen again is taken as complete and folded (see `build_trace_report`)."""
+
+
 class _TraceAccumulator:
     """Per-trace running state while streaming: a few fields, never the spans themselves.
 
-    Kept small on purpose (memory grows with the number of traces, not spans): the totals object is only
-    created for traces with an LLM call.
+    Kept small on purpose: the totals object and the set of call ids (to bill a call read twice once) are only
+    created for traces with an LLM call. `last_seen` is the position of the trace's latest span in the input,
+    which decides when the trace is folded. `split` marks the part of a trace read after the trace had been
+    folded and forgotten.
     """
 
-    __slots__ = ("first_name", "first_start", "last_end", "root_end", "root_name", "root_start", "span_count", "totals")
+    __slots__ = (
+        "call_ids",
+        "counted",
+        "first_name",
+        "first_start",
+        "last_end",
+        "last_seen",
+        "root_end",
+        "root_name",
+        "root_start",
+        "span_count",
+        "split",
+        "totals",
+    )
 
     def __init__(self, record: SpanRecord) -> None:
         self.first_start = record.start_ns
@@ -304,6 +341,10 @@ class _TraceAccumulator:
         self.root_name = ""
         self.span_count = 0
         self.totals: CostTotals | None = None
+        self.call_ids: set[str] | None = None
+        self.last_seen = 0
+        self.counted = False  # already counted in the report's number of traces
+        self.split = False
 
     def add_span(self, record: SpanRecord) -> None:
         self.span_count += 1
@@ -315,6 +356,16 @@ class _TraceAccumulator:
             self.last_end = record.end_ns
         if not record.parent_span_id and (self.root_start is None or start < self.root_start):
             self.root_start, self.root_end, self.root_name = start, record.end_ns, record.name
+
+    def first_time(self, span_id: str) -> bool:
+        """False when this LLM call of the trace was already seen (a duplicate)."""
+        if self.call_ids is None:
+            self.call_ids = {span_id}
+            return True
+        if span_id in self.call_ids:
+            return False
+        self.call_ids.add(span_id)
+        return True
 
     def add_call(self, call: CallCost) -> None:
         if self.totals is None:
@@ -332,13 +383,56 @@ class _TraceAccumulator:
         )
 
 
+class _ForgottenTraces:
+    """Which traces were folded and then dropped from memory: a fixed-size Bloom filter (8 MB, 4 probes).
+
+    Used only to notice that a span belongs to such a trace (to count it as split, not as a new trace).
+    A false positive (about 1 in 100,000 with a million dropped traces) makes a new trace count as split.
+    """
+
+    _BITS = 1 << 26
+
+    __slots__ = ("_bits",)
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self._BITS // 8)
+
+    def _probes(self, trace_id: str) -> list[int]:
+        first, second = hash(trace_id), hash(trace_id + "#") | 1
+        mask = self._BITS - 1
+        return [(first + i * second) & mask for i in range(4)]
+
+    def add(self, trace_id: str) -> None:
+        bits = self._bits
+        for probe in self._probes(trace_id):
+            bits[probe >> 3] |= 1 << (probe & 7)
+
+    def __contains__(self, trace_id: str) -> bool:
+        bits = self._bits
+        return all(bits[probe >> 3] & (1 << (probe & 7)) for probe in self._probes(trace_id))
+
+
+def _rank(currency: str | None) -> Callable[[tuple[str, _TraceAccumulator]], tuple[Decimal, int, int, str]]:
+    """The listing's sort key when `currency` is the report's main currency (None: no priced call)."""
+
+    def key(item: tuple[str, _TraceAccumulator]) -> tuple[Decimal, int, int, str]:
+        trace_id, accumulator = item
+        row = accumulator.totals or CostTotals()
+        cost = row.cost.get(currency, Decimal(0)) if currency is not None else Decimal(0)
+        start = accumulator.root_start if accumulator.root_start is not None else accumulator.first_start
+        return (-cost, -(row.input_tokens + row.output_tokens), start, trace_id)
+
+    return key
+
+
 @dataclass(slots=True)
 class TraceReport:
-    """All traces, most expensive first, with grand totals and what the reader skipped.
+    """The most expensive traces (most expensive first), grand totals over all, and what the reader skipped.
 
     Sorting: by cost in `main_currency` (the currency of most priced calls), then by tokens, then by start
     time. Traces whose only cost is in another currency therefore sort after those with a main-currency
-    cost; they are never converted.
+    cost; they are never converted. `traces` holds at most the rows `build_trace_report` kept;
+    `trace_count` is the number of traces in the totals.
     """
 
     traces: list[TraceSummary]
@@ -348,14 +442,114 @@ class TraceReport:
     problems: list[ReadProblem] = field(default_factory=list)
     duplicate_spans: int = 0
     """LLM calls read more than once (same trace and span id) and billed once."""
+    trace_count: int | None = None
+    """Traces in the totals (None: `len(traces)`)."""
+    late_spans: int = 0
+    """Spans read after their trace had been folded and dropped from the listing (see `build_trace_report`)."""
+    split_traces: int = 0
+    """Traces those late spans belonged to: counted in the totals, missing from the listing."""
 
     def top(self, limit: int | None) -> list[TraceSummary]:
         """The first `limit` rows (all when `limit` is None)."""
         return self.traces if limit is None else self.traces[: max(0, limit)]
 
     @property
+    def total_traces(self) -> int:
+        return len(self.traces) if self.trace_count is None else self.trace_count
+
+    @property
     def lines_skipped(self) -> int:
         return self.stats.lines_skipped if self.stats else 0
+
+
+class _TraceFolder:
+    """The state of `build_trace_report`: open traces, the folded traces worth listing, and the counters.
+
+    Why folding: a file holds millions of traces, and keeping one accumulator per trace made memory grow with
+    the file. Exporters write spans soon after they end, so a trace's spans sit close together in the input;
+    a trace not seen for `window` spans is taken as complete. Its calls are already in the grand totals (they
+    are added as they are read); folding only decides whether it stays for the listing. Only the `top` most
+    expensive folded traces are kept -- for every currency that could turn out to be the main one -- so
+    memory depends on `window` and `top`, not on the input size.
+
+    A span of a folded trace that is still kept reopens it: the rows shown stay exact. A span of a folded
+    trace that was dropped starts a "split" part: its calls count in the totals, the part is never listed
+    (its own totals would be partial), and the report says how many spans and traces were split.
+    """
+
+    def __init__(self, top: int | None, window: int | None, include: bool) -> None:
+        self.top = top
+        self.window = window
+        self.include = include
+        self.open: dict[str, _TraceAccumulator] = {}
+        self.kept: dict[str, _TraceAccumulator] = {}
+        self.forgotten: _ForgottenTraces | None = None
+        self.currencies: set[str] = set()
+        self.trace_count = 0
+        self.late_spans = 0
+        self.split_traces = 0
+
+    def start(self, record: SpanRecord) -> _TraceAccumulator:
+        """The accumulator for a trace id not open now: a new trace, a kept one reopened, or a split part."""
+        trace_id = record.trace_id
+        accumulator = self.kept.pop(trace_id, None)
+        if accumulator is None:
+            accumulator = _TraceAccumulator(record)
+            if self.forgotten is not None and trace_id in self.forgotten:
+                accumulator.split = True
+                self.split_traces += 1
+        self.open[trace_id] = accumulator
+        return accumulator
+
+    def fold_idle(self, position: int) -> None:
+        """Fold every open trace whose latest span is more than `window` spans behind `position`."""
+        assert self.window is not None
+        horizon = position - self.window
+        idle = [trace_id for trace_id, accumulator in self.open.items() if accumulator.last_seen <= horizon]
+        for trace_id in idle:
+            self._fold(trace_id, self.open.pop(trace_id))
+        if self.top is not None and len(self.kept) > 2 * self.top:
+            self._prune()
+
+    def fold_all(self) -> None:
+        for trace_id, accumulator in self.open.items():
+            self._fold(trace_id, accumulator)
+        self.open.clear()
+        if self.top is not None and len(self.kept) > self.top:
+            self._prune()
+
+    def _fold(self, trace_id: str, accumulator: _TraceAccumulator) -> None:
+        if accumulator.split:
+            return  # its calls are in the totals; a partial row is never listed
+        if self.include and accumulator.totals is None:
+            self._forget(trace_id)  # no selected call: not in the report
+            return
+        if not accumulator.counted:
+            accumulator.counted = True
+            self.trace_count += 1
+        if accumulator.totals is not None:
+            self.currencies.update(accumulator.totals.cost)
+        self.kept[trace_id] = accumulator
+
+    def _prune(self) -> None:
+        """Keep the `top` first traces under every ranking the final report might use; forget the rest."""
+        assert self.top is not None
+        items = list(self.kept.items())
+        keep: set[str] = set()
+        for currency in (None, *self.currencies):
+            items.sort(key=_rank(currency))
+            keep.update(trace_id for trace_id, _ in items[: self.top])
+        for trace_id, _ in items:
+            if trace_id not in keep:
+                del self.kept[trace_id]
+                self._forget(trace_id)
+
+    def _forget(self, trace_id: str) -> None:
+        if self.window is None:
+            return  # nothing is folded before the end: nothing can come back
+        if self.forgotten is None:
+            self.forgotten = _ForgottenTraces()
+        self.forgotten.add(trace_id)
 
 
 def build_trace_report(
@@ -365,6 +559,8 @@ def build_trace_report(
     problems: list[ReadProblem] | None = None,
     cost: CostFunction = call_cost,
     include: Callable[[SpanRecord], bool] | None = None,
+    top: int | None = DEFAULT_TRACE_ROWS,
+    window: int | None = DEFAULT_FOLD_WINDOW,
 ) -> TraceReport:
     """Consume `records` (once, streaming) into a `TraceReport`.
 
@@ -373,38 +569,57 @@ def build_trace_report(
     contributes (default `call_cost`; a `SpanPricer` also prices calls without a cost). `include` (e.g. a
     `SpanFilter`) selects the LLM calls counted; with it, traces without a selected call are left out, while
     root name and duration still come from all of a trace's spans.
+
+    Memory is bounded by `top` (rows kept for the listing; None keeps every trace) and `window` (a trace not
+    seen for that many spans is folded, see `_TraceFolder`; None folds only at the end), not by the input.
     """
-    traces: dict[str, _TraceAccumulator] = {}
-    seen = CallDeduplicator()
+    folder = _TraceFolder(top, window, include is not None)
+    open_traces = folder.open
+    totals = CostTotals()
+    duplicates = 0
+    operations = LLM_OPERATIONS
+    sweep_every = max(1, window // 4) if window is not None else 0
+    next_sweep = sweep_every or -1
+    position = 0
     for record in records:
-        accumulator = traces.get(record.trace_id)
+        position += 1
+        if position == next_sweep:
+            folder.fold_idle(position)
+            next_sweep += sweep_every
+        accumulator = open_traces.get(record.trace_id)
         if accumulator is None:
-            accumulator = traces[record.trace_id] = _TraceAccumulator(record)
+            accumulator = folder.start(record)
+        accumulator.last_seen = position
         accumulator.add_span(record)
+        if accumulator.split:
+            folder.late_spans += 1
+        attributes = record.attributes
+        if not attributes or attributes.get(GEN_AI_OPERATION_NAME) not in operations:
+            continue
         if include is not None and not include(record):
             continue
-        if not is_llm_call(record) or not seen.first_time(record):
+        if not accumulator.first_time(record.span_id):
+            duplicates += 1
             continue
         call = cost(record)
         if call is None:
             continue
         accumulator.add_call(call)
+        totals.add(call)
+    folder.fold_all()
 
-    totals = CostTotals()
-    summaries = []
-    for trace_id, accumulator in traces.items():
-        if include is not None and accumulator.totals is None:
-            continue
-        summary = accumulator.summary(trace_id)
-        totals.merge(summary.totals)
-        summaries.append(summary)
     currencies = totals.currencies
     main_currency = currencies[0] if currencies else None
-
-    def sort_key(summary: TraceSummary) -> tuple[Decimal, int, int, str]:
-        row = summary.totals
-        cost = row.cost.get(main_currency, Decimal(0)) if main_currency is not None else Decimal(0)
-        return (-cost, -(row.input_tokens + row.output_tokens), summary.start_ns, summary.trace_id)
-
-    summaries.sort(key=sort_key)
-    return TraceReport(summaries, totals, main_currency, stats, list(problems or ()), seen.duplicates)
+    kept = sorted(folder.kept.items(), key=_rank(main_currency))
+    summaries = [accumulator.summary(trace_id) for trace_id, accumulator in kept]
+    return TraceReport(
+        summaries,
+        totals,
+        main_currency,
+        stats,
+        list(problems or ()),
+        duplicates,
+        trace_count=folder.trace_count,
+        late_spans=folder.late_spans,
+        split_traces=folder.split_traces,
+    )

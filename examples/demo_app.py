@@ -2,7 +2,9 @@
 
 It talks to the project's fake provider on 127.0.0.1 (no keys, no network), prints each GenAI span as it ends,
 writes every span as OTLP JSON lines (the OpenTelemetry Collector file exporter's format) and prints the
-metrics it recorded. `make demo` then runs `otel-tokenomics report` on the file for the cost-per-trace table.
+metrics it recorded. With `--collector-output`, its traces (and a second app's, instrumented by someone else)
+also go through `otel-tokenomics collector` (Rotel + our processor), which prices and rolls them up per trace.
+`make demo` then runs `otel-tokenomics report` on the files for the cost-per-trace tables.
 """
 
 from __future__ import annotations
@@ -202,6 +204,7 @@ def print_metrics(reader: InMemoryMetricReader) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=Path("demo-output/spans.jsonl"))
+    parser.add_argument("--collector-output", type=Path, help="also send every trace through the collector")
     args = parser.parse_args()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.unlink(missing_ok=True)
@@ -209,6 +212,12 @@ def main() -> None:
     tracer_provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
     tracer_provider.add_span_processor(PrintGenAISpans())
     tracer_provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(args.output)))
+    collector = None
+    if args.collector_output:
+        from demo_collector import DemoCollector  # examples/ is on sys.path when run as a script
+
+        collector = DemoCollector(args.collector_output).start()
+        tracer_provider.add_span_processor(collector.span_processor())
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     tracer = tracer_provider.get_tracer("demo")
@@ -249,6 +258,10 @@ def main() -> None:
     tracer_provider.shutdown()
     print_metrics(reader)
     print(f"\nSpans written as OTLP JSON lines to {args.output}")
+    if collector is not None:
+        print("\nA second app (OpenInference + OpenLLMetry spans, no cost on them) sends its traces too:")
+        collector.run_foreign_app()
+        collector.print_rollup(collector.stop())
 
 
 if __name__ == "__main__":

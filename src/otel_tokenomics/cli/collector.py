@@ -55,7 +55,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "OpenInference, OpenLIT, Logfire, Vercel AI), put per-trace totals on root spans, and export OTLP/HTTP "
         "to URL (URL/v1/traces, URL/v1/metrics). Needs the 'collector' extra (Rotel).",
     )
-    parser.add_argument("--upstream", required=True, metavar="URL", help="OTLP/HTTP base URL to export to")
+    parser.add_argument(
+        "--upstream",
+        required=True,
+        metavar="URL",
+        help="OTLP/HTTP base URL to export to, or file:PATH to write OTLP JSON lines (the Collector file "
+        "exporter's format; metrics beside it as <stem>.metrics.jsonl)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address the OTLP receivers listen on")
     parser.add_argument("--grpc-port", type=_port, default=4317, help="OTLP/gRPC receiver port (default 4317)")
     parser.add_argument("--http-port", type=_port, default=4318, help="OTLP/HTTP receiver port (default 4318)")
@@ -66,11 +72,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="how long to hold a trace after its first span before rolling it up (default 10)",
     )
     parser.add_argument(
-        "--max-traces", type=_positive(int), metavar="N",
+        "--max-traces",
+        type=_positive(int),
+        metavar="N",
         help="traces held at most; beyond, the oldest is released early (default 10000)",
     )
     parser.add_argument(
-        "--max-spans-per-trace", type=_positive(int), metavar="N",
+        "--max-spans-per-trace",
+        type=_positive(int),
+        metavar="N",
         help="a trace with this many spans is released early (default 1000)",
     )
     parser.add_argument("--no-rollup", action="store_true", help="price spans only: Rotel exports to URL directly")
@@ -79,7 +89,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--log-file", type=Path, metavar="PATH", help="Rotel's log (default: in the temp dir)")
     parser.add_argument(
-        "--stats-interval", type=_positive(float), default=30.0, metavar="SECONDS",
+        "--stats-interval",
+        type=_positive(float),
+        default=30.0,
+        metavar="SECONDS",
         help="how often the processor logs its counters (default 30)",
     )
     parser.set_defaults(handler=handle)
@@ -151,7 +164,7 @@ def _print_started(collector: Any) -> None:
         f"  receiving OTLP  gRPC {agent.settings.grpc_endpoint}   HTTP http://{agent.settings.http_endpoint}\n"
         f"  pricing         every GenAI span ({agent.settings.processor})\n"
         f"  rolling up      {rollup}\n"
-        f"  exporting to    {collector.upstream_url}/v1/traces, {collector.upstream_url}/v1/metrics\n"
+        f"  exporting to    {_destinations(collector)}\n"
         f"  Rotel log       {collector.log_file} (processor counters every {options.stats_interval_seconds:g} s)\n"
         "  Ctrl-C to stop",
         flush=True,
@@ -164,3 +177,10 @@ def _print_summary(summary: dict[str, int]) -> None:
         print(f"otel-tokenomics collector: stopped; {text}", file=sys.stderr)
     else:
         print("otel-tokenomics collector: stopped", file=sys.stderr)
+
+
+def _destinations(collector: Any) -> str:
+    if collector.to_file:
+        upstream = collector.relay.upstream
+        return f"{upstream.destination('/v1/traces')} (traces), {upstream.destination('/v1/metrics')} (metrics)"
+    return f"{collector.upstream_url}/v1/traces, {collector.upstream_url}/v1/metrics"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from otel_tokenomics.collector.file_upstream import FileUpstream, is_file_upstream
 from otel_tokenomics.collector.relay import TraceRelay, UpstreamClient, otlp_base_url
 from otel_tokenomics.collector.rotel import RotelAgent, RotelSettings, RotelStartError, processor_file
 from otel_tokenomics.processor.rollup import DEFAULT_MAX_SPANS_PER_TRACE, DEFAULT_MAX_TRACES, DEFAULT_WAIT_SECONDS
@@ -53,7 +54,10 @@ class Collector:
 
     def __init__(self, options: CollectorOptions) -> None:
         self.options = options
-        self.upstream_url = otlp_base_url(options.upstream)
+        self.to_file = is_file_upstream(options.upstream)
+        if self.to_file and not options.rollup:
+            raise ValueError("--upstream file:PATH needs the roll-up relay (Rotel itself cannot write files)")
+        self.upstream_url = options.upstream.strip() if self.to_file else otlp_base_url(options.upstream)
         self.log_file = options.log_file or default_log_file(options.grpc_port)
         self.agent: RotelAgent | None = None
         self.relay: TraceRelay | None = None
@@ -65,9 +69,10 @@ class Collector:
         export_to = self.upstream_url
         try:
             if options.rollup:
-                self._start_metrics()
+                upstream = FileUpstream(self.upstream_url) if self.to_file else UpstreamClient(self.upstream_url)
+                self._start_metrics(upstream)
                 self.relay = TraceRelay(
-                    UpstreamClient(self.upstream_url),
+                    upstream,
                     rollup_wait_seconds=options.rollup_wait_seconds,
                     max_traces=options.max_traces,
                     max_spans_per_trace=options.max_spans_per_trace,
@@ -127,14 +132,19 @@ class Collector:
         return summary
 
     # --- metrics ------------------------------------------------------------------------------------------
-    def _start_metrics(self) -> None:
+    def _start_metrics(self, upstream: FileUpstream | UpstreamClient) -> None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
         from opentelemetry.sdk.resources import Resource
 
+        exporter = (
+            _upstream_metric_exporter(upstream)
+            if isinstance(upstream, FileUpstream)
+            else OTLPMetricExporter(endpoint=f"{self.upstream_url}/v1/metrics")
+        )
         reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=f"{self.upstream_url}/v1/metrics"),
+            exporter,
             export_interval_millis=self.options.metrics_interval_seconds * 1000,
         )
         self._meter_provider = MeterProvider(
@@ -166,3 +176,23 @@ def _check_price_sheets(sheets: tuple[str, ...]) -> None:
     from otel_tokenomics.semconv.prices import PriceBook
 
     PriceBook(sheets)
+
+
+def _upstream_metric_exporter(upstream: FileUpstream) -> Any:
+    """A metric exporter that hands OTLP protobuf bodies to the file upstream (built lazily: SDK import)."""
+    from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
+
+    class UpstreamMetricExporter(MetricExporter):
+        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+            body = encode_metrics(metrics_data).SerializeToString()
+            ok = upstream.submit("/v1/metrics", body)
+            return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return True
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+            pass
+
+    return UpstreamMetricExporter()
