@@ -50,6 +50,7 @@ __all__ = [
     "LLM_OPERATIONS",
     "MAX_TOKENS",
     "PROVIDER_ALIASES",
+    "VALUE_KEYS",
     "Dialect",
     "NormalizedCall",
     "by_name",
@@ -318,6 +319,34 @@ DIALECTS: tuple[Dialect, ...] = (
     ),
 )
 
+_TIER_KEYS = (attr.OPENAI_RESPONSE_SERVICE_TIER, attr.OPENAI_REQUEST_SERVICE_TIER)
+_SERVER_KEYS = (attr.SERVER_ADDRESS,)
+
+#: Every key whose *value* `normalize` (and the enricher's already-priced check) may read; for any other key
+#: only its presence matters. A host that pays per value read (Rotel's bridge: a wrapper object and a copy
+#: per value) reads these values and may pass a placeholder for the rest.
+VALUE_KEYS: frozenset[str] = frozenset(
+    key
+    for dialect in DIALECTS
+    for keys in (
+        dialect.provider,
+        dialect.request_model,
+        dialect.response_model,
+        dialect.operation,
+        dialect.input_tokens,
+        dialect.output_tokens,
+        dialect.cache_read,
+        dialect.cache_write,
+        dialect.reasoning,
+        dialect.cost,
+        dialect.cost_currency,
+        _TIER_KEYS,
+        _SERVER_KEYS,
+        (attr.TOKENOMICS_COST_STATUS, attr.GEN_AI_USAGE_COST_AMOUNT, attr.GEN_AI_USAGE_COST_CURRENCY),
+    )
+    for key in keys
+)
+
 _BY_NAME = {dialect.name: dialect for dialect in DIALECTS}
 _FALLBACK = _BY_NAME["otel_genai_current"]
 _LEGACY = _BY_NAME["otel_genai_legacy"]
@@ -470,8 +499,8 @@ class _Plan:
         self.has_usage_keys = any(key is not None for key in self.tokens)
         self.cost = _first_key(attributes, dialect.cost)
         self.currency = _present(attributes, dialect.cost_currency)
-        self.tiers = _present(attributes, (attr.OPENAI_RESPONSE_SERVICE_TIER, attr.OPENAI_REQUEST_SERVICE_TIER))
-        self.server = _present(attributes, (attr.SERVER_ADDRESS,))
+        self.tiers = _present(attributes, _TIER_KEYS)
+        self.server = _present(attributes, _SERVER_KEYS)
         self.failed = attr.ERROR_TYPE in attributes
         # No operation key (semconv 1.26, some frameworks): an agent/workflow marker means an aggregate.
         self.llm_call_without_operation = not any(marker in attributes for marker in dialect.aggregate_markers)
@@ -530,31 +559,32 @@ def _cost(value: Any, zero_is_miss: bool) -> float | None:
     return amount
 
 
-def normalize(attributes: Mapping[str, Any]) -> NormalizedCall | None:
+def normalize(attributes: Mapping[str, Any], *, genai_checked: bool = False) -> NormalizedCall | None:
     """Reads a span's attributes in whatever dialect they are written; None if the span is not GenAI.
+    `genai_checked`: the caller already ran `looks_like_genai` on these keys (the check is then skipped).
 
     Never raises on hostile values: unusable counts are reported in `invalid_usage`, a junk cost is ignored.
     """
-    if not looks_like_genai(attributes):
+    if not genai_checked and not looks_like_genai(attributes):
         return None
     plan = _plan(attributes)
     dialect = plan.dialect
     operation = _text(attributes, plan.operation) if plan.operation else None
     provider = canonical_provider(_text(attributes, plan.provider)) if plan.provider else None
     request_keys, response_keys = plan.models
-    request_model = _text(attributes, request_keys) if request_keys else None
-    response_model = _text(attributes, response_keys) if response_keys else None
 
     usage: Usage | None = None
     invalid: str | None = None
     if plan.has_usage_keys:
         counts = [0, 0, 0, 0, 0]
-        for index, key in enumerate(plan.tokens):
+        index = 0
+        for key in plan.tokens:
             if key is not None:
                 try:
                     counts[index] = _tokens(attributes[key])
                 except _Invalid:
                     invalid = invalid or key
+            index += 1
         if invalid is None:
             usage = _usage(dialect, provider, *counts)
 
@@ -563,23 +593,23 @@ def normalize(attributes: Mapping[str, Any]) -> NormalizedCall | None:
     if plan.cost is not None:
         reported = _cost(attributes[plan.cost], dialect.zero_cost_is_miss)
         if reported is not None:
-            currency = (_text(attributes, plan.currency) if plan.currency else None) or "USD"
-    return NormalizedCall(
-        dialect=dialect.name,
-        llm_call=operation.lower() in LLM_OPERATIONS if operation is not None else plan.llm_call_without_operation,
-        provider=provider,
-        request_model=request_model,
-        response_model=response_model,
-        operation=operation,
-        usage=usage,
-        has_usage_keys=plan.has_usage_keys,
-        invalid_usage=invalid,
-        reported_cost=reported,
-        reported_cost_currency=currency.upper() if currency is not None else None,
-        reported_cost_key=plan.cost if reported is not None else None,
-        server_address=_text(attributes, plan.server) if plan.server else None,
-        service_tier=_text(attributes, plan.tiers) if plan.tiers else None,
-        failed=plan.failed,
+            currency = ((_text(attributes, plan.currency) if plan.currency else None) or "USD").upper()
+    return NormalizedCall(  # positional: a third of the cost of keywords on this per-span path
+        dialect.name,
+        operation.lower() in LLM_OPERATIONS if operation is not None else plan.llm_call_without_operation,
+        provider,
+        _text(attributes, request_keys) if request_keys else None,
+        _text(attributes, response_keys) if response_keys else None,
+        operation,
+        usage,
+        plan.has_usage_keys,
+        invalid,
+        reported,
+        currency,
+        plan.cost if reported is not None else None,
+        _text(attributes, plan.server) if plan.server else None,
+        _text(attributes, plan.tiers) if plan.tiers else None,
+        plan.failed,
     )
 
 
@@ -592,23 +622,17 @@ def _usage(
     cache_write: int,
     reasoning: int,
 ) -> Usage:
-    """The canonical Usage under the dialect's token semantics."""
+    """The canonical Usage under the dialect's token semantics.
+
+    The counts are already validated by `_tokens`, so `Usage` is built directly with the rules of its named
+    constructors (`from_exclusive` adds the cache counts into the input; `from_separate_reasoning` adds
+    reasoning into the output; a subset larger than its total wins): ~2 µs less per span than calling them.
+    """
     if not dialect.input_includes_cache or provider in dialect.exclusive_input_providers:
-        return Usage.from_exclusive(
-            input_tokens,
-            output_tokens,
-            cache_read_tokens=cache_read,
-            cache_write_tokens=cache_write,
-            reasoning_tokens=reasoning,
-        )
-    if not dialect.reasoning_in_output:
-        return Usage.from_separate_reasoning(
-            input_tokens, output_tokens, reasoning, cache_read_tokens=cache_read, cache_write_tokens=cache_write
-        )
-    return Usage.from_inclusive(
-        input_tokens,
-        output_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=reasoning,
+        input_tokens += cache_read + cache_write
+    elif not dialect.reasoning_in_output:
+        output_tokens += reasoning
+    return Usage(
+        max(input_tokens, cache_read + cache_write), max(output_tokens, reasoning), cache_read, cache_write, 0,
+        reasoning, 0, 0,
     )

@@ -39,7 +39,7 @@ SUITES: dict[str, tuple[list[str], list[str], str]] = {
     ),
     "anthropic": (["tests/test_anthropic_*.py"], [OLD_HTTPX], ""),  # AnthropicBedrock tests need botocore
     "bedrock": (["tests/test_bedrock_*.py"], [], "not bedrock_modern"),
-    "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], ""),  # 5.17.0 passes the cohere_modern tests too
+    "cohere": (["tests/test_cohere_*.py"], [OLD_HTTPX], ""),
     "google-genai": (["tests/test_google_genai_*.py"], [], "not google_genai_modern"),
     "groq": (["tests/test_groq_*.py"], [OLD_HTTPX], "not groq_modern"),
     "mistral": (["tests/test_mistral_*.py"], [OLD_HTTPX], "not mistral_modern"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import inspect
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -20,19 +19,12 @@ import cohere
 import httpx
 import pytest
 from cohere.core.api_error import ApiError
-
-try:  # `with_raw_response` and its response types came after 5.9.0, the oldest supported release
-    from cohere.core.http_response import AsyncHttpResponse, HttpResponse
-except ImportError:
-    AsyncHttpResponse = HttpResponse = None
+from cohere.core.http_response import AsyncHttpResponse, HttpResponse
 
 # The SDK's own response parsing uses a pydantic-v1 API; its deprecation warning is not ours to assert on.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated")
 
-# `max_retries` on the client came after 5.9.0, the oldest supported release (it retries per request there).
-NO_RETRIES: dict[str, Any] = (
-    {"max_retries": 0} if "max_retries" in inspect.signature(cohere.ClientV2.__init__).parameters else {}
-)
+NO_RETRIES: dict[str, Any] = {"max_retries": 0}
 
 CHAT_MODEL = "command-a-03-2025"
 EMBED_MODEL = "embed-v4.0"
@@ -80,10 +72,8 @@ def instrument_cohere(pipeline: Any, price_book: Any) -> Iterator[Any]:
 def _cases() -> list[Any]:
     cases = []
     for style in STYLES:
-        # The raw column needs `with_raw_response`, absent from 5.9.0: deselected for the oldest matrix run.
-        marks = [pytest.mark.cohere_modern] if style == "raw" else []
         for ending in ("success", *FAILURES, *(STREAM_ENDINGS if style == "stream" else ())):
-            cases.append(pytest.param(style, ending, marks=marks))
+            cases.append(pytest.param(style, ending))
     return cases
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 import pytest
 import wrapt
 from cohere.v2.client import AsyncV2Client, V2Client
+from cohere.v2.raw_client import RawV2Client
 
 from otel_tokenomics.instrumentation.cohere import CohereInstrumentor
 from otel_tokenomics.instrumentation.core import guard
@@ -20,10 +20,7 @@ from otel_tokenomics.instrumentation.core import guard
 # The SDK's own response parsing uses a pydantic-v1 API; its deprecation warning is not ours to assert on.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated")
 
-# `max_retries` on the client came after 5.9.0, the oldest supported release (it retries per request there).
-NO_RETRIES: dict[str, Any] = (
-    {"max_retries": 0} if "max_retries" in inspect.signature(cohere.ClientV2.__init__).parameters else {}
-)
+NO_RETRIES: dict[str, Any] = {"max_retries": 0}
 
 MODEL = "command-a-03-2025"
 MESSAGES = [
@@ -36,12 +33,7 @@ COMMAND_A_INPUT, COMMAND_A_OUTPUT = 2.5, 10.0
 # embed-v4.0: input 0.12 per 1M tokens.
 EMBED_INPUT = 0.12
 
-try:  # the raw clients (`with_raw_response`) came after 5.9.0, the oldest supported release
-    from cohere.v2.raw_client import RawV2Client
-
-    RAW_CLIENTS: tuple[Any, ...] = ((RawV2Client, "embed"),)
-except ImportError:
-    RAW_CLIENTS = ()
+RAW_CLIENTS: tuple[Any, ...] = ((RawV2Client, "embed"),)
 
 
 @pytest.fixture(scope="module")

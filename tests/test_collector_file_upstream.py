@@ -30,7 +30,8 @@ def _request() -> bytes:
     resource_spans.resource.attributes.add(key="service.name").value.string_value = "checkout"
     span = resource_spans.scope_spans.add().spans.add()
     span.trace_id, span.span_id, span.name = TRACE_ID, SPAN_ID, "POST /buy"
-    span.start_time_unix_nano, span.end_time_unix_nano, span.kind = 1_700_000_000_000_000_000, 1_700_000_001_000_000_000, 2
+    span.start_time_unix_nano, span.end_time_unix_nano = 1_700_000_000_000_000_000, 1_700_000_001_000_000_000
+    span.kind = 2
     return request.SerializeToString()
 
 
@@ -97,18 +98,18 @@ def test_collector_writes_priced_rolled_up_spans_the_report_reads(tmp_path: Path
             SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{http_port}/v1/traces"))
         )
         tracer = provider.get_tracer("openinference.instrumentation.langchain")
-        with tracer.start_as_current_span("RAG query", attributes={"openinference.span.kind": "CHAIN"}):
-            with tracer.start_as_current_span(
-                "ChatOpenAI",
-                attributes={
-                    "openinference.span.kind": "LLM",
-                    "llm.provider": "openai",
-                    "llm.model_name": "gpt-4o",
-                    "llm.token_count.prompt": 1000,
-                    "llm.token_count.completion": 200,
-                },
-            ):
-                pass
+        llm = {
+            "openinference.span.kind": "LLM",
+            "llm.provider": "openai",
+            "llm.model_name": "gpt-4o",
+            "llm.token_count.prompt": 1000,
+            "llm.token_count.completion": 200,
+        }
+        with (
+            tracer.start_as_current_span("RAG query", attributes={"openinference.span.kind": "CHAIN"}),
+            tracer.start_as_current_span("ChatOpenAI", attributes=llm),
+        ):
+            pass
         provider.shutdown()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and collector.relay.rollup.stats.snapshot()["released_traces"] < 1:
