@@ -285,8 +285,11 @@ class OtlpReader:
         return sum(_size(path) for path in self.files())
 
     def __iter__(self) -> Iterator[SpanRecord]:
+        # The readers below yield one list of records per line: one generator step per span here instead of
+        # one per nesting level (the nesting cost a microsecond per span, a tenth of a report's run time).
         for path in self.files():
-            yield from self._read_file(path)
+            for batch in self._read_file(path):
+                yield from batch
             if self._progress is not None:
                 self._bytes_before += _size(path)
                 self._progress(self._bytes_before)
@@ -306,7 +309,7 @@ class OtlpReader:
         self._problem(path, line, message)
 
     # --- files -----------------------------------------------------------------------------------------
-    def _read_file(self, path: Path) -> Iterator[SpanRecord]:
+    def _read_file(self, path: Path) -> Iterator[list[SpanRecord]]:
         name = str(path)
         self._line = 0
         try:
@@ -334,7 +337,7 @@ class OtlpReader:
 
     def _read_stream(
         self, stream: IO[bytes], name: str, *, start: int = 1, allow_document: bool = True
-    ) -> Iterator[SpanRecord]:
+    ) -> Iterator[list[SpanRecord]]:
         """Read JSON lines; switch to whole-document mode if the first record opens a multi-line document."""
         first = allow_document
         fast = self._fast
@@ -349,7 +352,7 @@ class OtlpReader:
                     first = False
                     self.stats.lines_read += 1
                     self.stats.spans_read += len(records)
-                    yield from records
+                    yield records
                     continue
             stripped = raw_line.strip()
             if not stripped:
@@ -367,9 +370,9 @@ class OtlpReader:
                 continue
             first = False
             self.stats.lines_read += 1
-            yield from self._read_request(document, name, line_no)
+            yield list(self._read_request(document, name, line_no))
 
-    def _read_document(self, data: bytes, name: str, first_line: int) -> Iterator[SpanRecord]:
+    def _read_document(self, data: bytes, name: str, first_line: int) -> Iterator[list[SpanRecord]]:
         """Parse one or more concatenated (pretty-printed) JSON documents held in `data`.
 
         If the very first document does not parse and the following line is a JSON object on its own, the
@@ -409,7 +412,7 @@ class OtlpReader:
                 return
             parsed_any = True
             self.stats.lines_read += 1
-            yield from self._read_request(document, name, line)
+            yield list(self._read_request(document, name, line))
 
     # --- OTLP structure --------------------------------------------------------------------------------
     def _read_request(self, document: Any, name: str, line: int) -> Iterator[SpanRecord]:

@@ -412,14 +412,19 @@ class _ForgottenTraces:
         return all(bits[probe >> 3] & (1 << (probe & 7)) for probe in self._probes(trace_id))
 
 
+_ZERO = Decimal(0)
+
+
 def _rank(currency: str | None) -> Callable[[tuple[str, _TraceAccumulator]], tuple[Decimal, int, int, str]]:
     """The listing's sort key when `currency` is the report's main currency (None: no priced call)."""
 
     def key(item: tuple[str, _TraceAccumulator]) -> tuple[Decimal, int, int, str]:
         trace_id, accumulator = item
-        row = accumulator.totals or CostTotals()
-        cost = row.cost.get(currency, Decimal(0)) if currency is not None else Decimal(0)
         start = accumulator.root_start if accumulator.root_start is not None else accumulator.first_start
+        row = accumulator.totals
+        if row is None:
+            return (_ZERO, 0, start, trace_id)
+        cost = row.cost.get(currency, _ZERO) if currency is not None else _ZERO
         return (-cost, -(row.input_tokens + row.output_tokens), start, trace_id)
 
     return key

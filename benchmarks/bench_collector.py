@@ -216,7 +216,7 @@ _state.enricher = _StubEnricher()
 
 
 def _processor_for(config: str, log_dir: Path) -> Path | None:
-    if config == "processor":
+    if config in ("processor", "compact"):
         return processor_file()
     if config == "passthrough":
         return None
@@ -239,6 +239,7 @@ def _measure(config: str, traffic: str, bodies: list[bytes], spans: int, log_dir
         processor=_processor_for(config, log_dir),
         log_file=log_dir / f"rotel-{config}-{traffic}.log",
         stats_interval_seconds=3600,
+        extra_environment={"OTEL_TOKENOMICS_COST_ATTRIBUTES": "compact" if config == "compact" else "full"},
     )
     agent = RotelAgent(settings).start()
     try:
@@ -271,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         "--breakdown", action="store_true",
         help="also run our processor with the enricher stubbed: reads only, and reads + writes (Rotel's wrappers)",
     )
+    parser.add_argument(
+        "--compact", action="store_true",
+        help="also run our processor writing only the 4 compact cost attributes (--cost-attributes compact)",
+    )
     parser.add_argument("--traffic", action="append", choices=("mixed", "mixed-unknown-scope", "genai"),
                         help="traffic kinds to run (default: all three); repeatable")
     args = parser.parse_args(argv)
@@ -278,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"mixed": args.spans, "mixed-unknown-scope": args.spans, "genai": args.genai_spans}
     traffics = {name: sizes[name] for name in (args.traffic or sizes)}
     configs = ("passthrough", *(["noop"] if args.noop else []),
-               *(["read", "read+write"] if args.breakdown else []), "processor")
+               *(["read", "read+write"] if args.breakdown else []), "processor", *(["compact"] if args.compact else []))
     encoded = {name: _traffic(name, spans, args.batch) for name, spans in traffics.items()}
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="bench-collector-") as tmp:
@@ -315,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         proc_rate, proc_cpu = medians[(traffic, "processor")]
         cpu_ratio, wall_ratio = pass_cpu / proc_cpu, proc_rate / pass_rate
         line = f"{traffic:<20} processor/passthrough: {cpu_ratio:.2f}x by CPU per span, {wall_ratio:.2f}x by spans/s"
-        shares = [(name, medians[(traffic, name)][1]) for name in ("noop", "read", "read+write") if name in configs]
+        shares = [(name, medians[(traffic, name)][1]) for name in ("noop", "read", "read+write", "compact")
+                  if name in configs]
         if shares:
             parts = ", ".join(f"{name} {cpu - pass_cpu:+.2f}" for name, cpu in shares)
             line += f"\n{'':<20}   added CPU µs/span: {parts}, full processor {proc_cpu - pass_cpu:+.2f}"

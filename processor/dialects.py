@@ -577,14 +577,12 @@ def normalize(attributes: Mapping[str, Any], *, genai_checked: bool = False) -> 
     invalid: str | None = None
     if plan.has_usage_keys:
         counts = [0, 0, 0, 0, 0]
-        index = 0
-        for key in plan.tokens:
+        for index, key in enumerate(plan.tokens):
             if key is not None:
                 try:
                     counts[index] = _tokens(attributes[key])
                 except _Invalid:
                     invalid = invalid or key
-            index += 1
         if invalid is None:
             usage = _usage(dialect, provider, *counts)
 

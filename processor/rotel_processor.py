@@ -8,12 +8,17 @@ see collector-config/rotel/README.md) shape this file:
   returning (Rotel unwraps its `Arc`s and panics if Python still holds one). So every span is processed
   under its own `try`, nothing is stored between calls except plain counters, and a traceback is formatted
   to text at once, never kept.
-* **Reading attributes through the Rust wrappers is what costs** (about 0.3 µs per key, more per value,
-  ~1 µs per attribute written), while a span's `kind` or a scope's `name` costs ~0.1 µs. So non-GenAI spans
-  are rejected as cheaply as possible, in order: the whole ScopeSpans when its instrumentation scope is a
-  known HTTP/DB/messaging library (one read per scope, verdict cached); then SERVER/PRODUCER/CONSUMER spans
-  (no dialect emits an LLM call with those kinds); then spans whose attribute *keys* have no GenAI prefix.
-  Only the remaining spans pay for a dict of values and `SpanEnricher.enrich`.
+* **Reading attributes through the Rust wrappers is what costs.** The first `span.attributes` converts the
+  span's whole attribute list to Rotel's shared form (~5 µs for 10 attributes, and Rotel converts it back
+  after we return); then ~0.2 µs per key, ~0.4 µs per value (a wrapper object and a copy; arrays far more),
+  ~0.6 µs per attribute written (building the `KeyValue` is the cost, appending is cheap), while a span's
+  `kind` or a scope's `name` costs ~0.1 µs. So non-GenAI spans are rejected as cheaply as possible, in
+  order: the whole ScopeSpans when its instrumentation scope is a known HTTP/DB/messaging library (one read
+  per scope, verdict cached); then SERVER/PRODUCER/CONSUMER spans (no dialect emits an LLM call with those
+  kinds); then spans whose attribute *keys* have no GenAI prefix. The remaining spans read each key once
+  and only the values the enricher can use (`dialects.VALUE_KEYS`; the others are present with a None
+  placeholder, which is all the dialect detection needs). `OTEL_TOKENOMICS_COST_ATTRIBUTES=compact` (the
+  launcher's `--cost-attributes`) writes 4 cost attributes instead of ~14 (see `enrich.py`).
 * **The embedded interpreter does not see our virtualenv.** The launcher (`otel-tokenomics collector`)
   passes its site directories in `OTEL_TOKENOMICS_ROTEL_SITE`; they are added with `site.addsitedir` (which
   runs the editable install's `.pth` hook) ahead of the system's own.
@@ -44,6 +49,7 @@ FAILED_MARK = "otel-tokenomics rotel processor: FAILED"
 
 _SITE_ENV = "OTEL_TOKENOMICS_ROTEL_SITE"
 _INTERVAL_ENV = "OTEL_TOKENOMICS_ROTEL_STATS_INTERVAL"
+_COST_ATTRIBUTES_ENV = "OTEL_TOKENOMICS_COST_ATTRIBUTES"
 _MAX_LOGGED_ERRORS = 5
 
 # SpanKind SERVER, PRODUCER, CONSUMER: the receiving or messaging side; every dialect's LLM call is CLIENT or
@@ -114,6 +120,7 @@ class _State:
     def __init__(self) -> None:
         self.enricher = None
         self.prefixes: tuple[str, ...] = ()
+        self.value_keys: frozenset[str] = frozenset()
         self.constructors: dict[type, object] = {}
         self.seen = 0
         self.skipped_scope = 0
@@ -131,11 +138,16 @@ _state = _State()
 
 def _load() -> None:
     _add_site_directories()
-    from otel_tokenomics.processor.dialects import GENAI_KEY_PREFIXES
+    from otel_tokenomics.processor.dialects import GENAI_KEY_PREFIXES, VALUE_KEYS
     from otel_tokenomics.processor.enrich import SpanEnricher
 
-    _state.enricher = SpanEnricher()
+    mode = os.environ.get(_COST_ATTRIBUTES_ENV, "").strip() or "full"
+    try:
+        _state.enricher = SpanEnricher(cost_attributes=mode)
+    except ValueError as error:
+        raise ValueError(f"{_COST_ATTRIBUTES_ENV}: {error}") from None
     _state.prefixes = GENAI_KEY_PREFIXES
+    _state.value_keys = VALUE_KEYS
     if _KeyValue is not None:
         _state.constructors = {
             str: _KeyValue.new_string_value,
@@ -204,23 +216,31 @@ def _enrich_span(span: object) -> None:
         _state.skipped_kind += 1
         return
     attributes = span.attributes
-    entries = list(attributes)
-    keys = [entry.key for entry in entries]
     prefixes = _state.prefixes
-    for key in keys:
-        if key.startswith(prefixes):
-            break
-    else:
+    value_keys = _state.value_keys
+    keys: list[str] = []
+    wanted = []  # (key, KeyValue) of the keys whose values the enricher reads
+    values: dict[str, object] = {}  # every other key: present, with a None placeholder
+    genai = False
+    for entry in attributes:
+        key = entry.key
+        keys.append(key)
+        if key in value_keys:
+            wanted.append((key, entry))
+        else:
+            values[key] = None
+        if not genai and key.startswith(prefixes):
+            genai = True
+    if not genai:
         _state.skipped_keys += 1
         return
-    values = {}
-    for key, entry in zip(keys, entries, strict=True):
+    for key, entry in wanted:
         wrapped = entry.value
         if wrapped is not None:
             value = wrapped.value
             if type(value) in _PLAIN_TYPES:
                 values[key] = value
-    del entries  # the KeyValue wrappers: nothing of Rotel's may outlive this call
+    del wanted, entry  # the KeyValue wrappers: nothing of Rotel's may outlive this call
     enrichment = _state.enricher.enrich(
         values, name=span.name, kind=kind, start_time_unix_nano=span.start_time_unix_nano
     )
@@ -228,13 +248,14 @@ def _enrich_span(span: object) -> None:
     if not additions:
         return
     constructors = _state.constructors
-    existing = set(keys)
+    append = attributes.append
+    # `values` holds every key unless one was repeated or its value was not plain (then: the full key set)
+    present = values if len(values) == len(keys) else set(keys)
     for key, value in additions.items():
-        new = constructors[type(value)](key, value)
-        if key in existing:
-            attributes[keys.index(key)] = new  # replace, never duplicate a key
+        if key in present:
+            attributes[keys.index(key)] = constructors[type(value)](key, value)  # replace, never duplicate a key
         else:
-            attributes.append(new)
+            append(constructors[type(value)](key, value))
 
 
 def process_spans(resource_spans: object) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_tokenomics.instrumentation.chat_completions import ChatCompletionStreamReader, read_chat_completion
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.groq import content
 from otel_tokenomics.instrumentation.groq.hosts import PROVIDER, client_destination
@@ -103,53 +104,23 @@ def read_chat_request(invocation: Invocation, instance: Any, kwargs: dict[str, A
 
 def read_chat_response(invocation: Invocation, response: Any) -> None:
     _read_identity(invocation, response)
-    choices = _field(response, "choices") or ()
-    reasons = [str(_field(choice, "finish_reason")) for choice in choices if _field(choice, "finish_reason")]
-    if reasons:
-        invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-    usage = _field(response, "usage")
-    if usage is not None:
-        invocation.usage = chat_usage(usage)
-    if invocation.capture_content:
-        invocation.output_messages = content.chat_output(choices)
+    read_chat_completion(invocation, response, chat_usage)
 
 
-class ChatStreamReader:
-    """Chunks: identity from the first, finish reasons per choice, usage from `usage` or `x_groq.usage`."""
+class ChatStreamReader(ChatCompletionStreamReader):
+    """Chunks: identity from the first, usage from `usage` or `x_groq.usage` (the last chunk)."""
 
-    __slots__ = ("finish_reasons", "invocation", "texts")
-
-    def __init__(self, invocation: Invocation) -> None:
-        self.invocation = invocation
-        self.finish_reasons: dict[int, str] = {}
-        self.texts: dict[int, list[str]] = {}
+    __slots__ = ()
 
     def feed(self, chunk: Any) -> bool:
         invocation = self.invocation
         if invocation.response_model is None:
             _read_identity(invocation, chunk)
-        for choice in _field(chunk, "choices") or ():
-            index = _field(choice, "index") or 0
-            reason = _field(choice, "finish_reason")
-            if reason:
-                self.finish_reasons[index] = reason
-            if invocation.capture_content:
-                text = _field(_field(choice, "delta"), "content")
-                if text:
-                    self.texts.setdefault(index, []).append(text)
+        self.feed_choices(chunk)
         usage = _field(chunk, "usage") or _field(_field(chunk, "x_groq"), "usage")
         if usage is not None:
             invocation.usage = chat_usage(usage)
         return False  # we never ask for extra chunks, so none is ours to hide
-
-    def close(self) -> None:
-        invocation = self.invocation
-        reasons = [self.finish_reasons[index] for index in sorted(self.finish_reasons)]
-        if reasons:
-            invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-        if invocation.capture_content and self.texts:
-            texts = ["".join(self.texts[index]) for index in sorted(self.texts)]
-            invocation.output_messages = content.text_output(texts, reasons)
 
 
 # --- embeddings --------------------------------------------------------------------------------------------

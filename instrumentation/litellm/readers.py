@@ -22,6 +22,7 @@ import functools
 from typing import Any
 
 from otel_tokenomics.instrumentation import chat_messages
+from otel_tokenomics.instrumentation.chat_completions import ChatCompletionStreamReader, read_chat_completion
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.litellm.routing import (
     resolve_route,
@@ -168,58 +169,25 @@ def _read_identity(invocation: Invocation, response: Any) -> None:
 
 def read_chat_response(invocation: Invocation, response: Any) -> None:
     _read_identity(invocation, response)
-    choices = _field(response, "choices") or ()
-    reasons = [str(_field(choice, "finish_reason")) for choice in choices if _field(choice, "finish_reason")]
-    if reasons:
-        invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-    usage = _field(response, "usage")
-    if usage is not None:
-        invocation.usage = usage_from(usage)
+    read_chat_completion(invocation, response, usage_from)
     _read_response_cost(invocation, response)
-    if invocation.capture_content:
-        invocation.output_messages = chat_messages.chat_output(choices)
 
 
-class ChatStreamReader:
-    """`ModelResponseStream` chunks: identity from the first, finish reasons per choice, usage from the last."""
+class ChatStreamReader(ChatCompletionStreamReader):
+    """`ModelResponseStream` chunks: identity from the first, usage from the last."""
 
-    __slots__ = ("finish_reasons", "invocation", "texts")
-
-    def __init__(self, invocation: Invocation) -> None:
-        self.invocation = invocation
-        self.finish_reasons: dict[int, str] = {}
-        self.texts: dict[int, list[str]] = {}
+    __slots__ = ()
 
     def feed(self, chunk: Any) -> bool:
         invocation = self.invocation
         if invocation.response_model is None:
             _read_identity(invocation, chunk)
-        carries_content = False
-        for choice in _field(chunk, "choices") or ():
-            index = _field(choice, "index") or 0
-            reason = _field(choice, "finish_reason")
-            if reason:
-                self.finish_reasons[index] = reason
-                carries_content = True
-            text = _field(_field(choice, "delta"), "content")
-            if text:
-                carries_content = True
-                if invocation.capture_content:
-                    self.texts.setdefault(index, []).append(text)
+        carries_content = self.feed_choices(chunk)
         usage = _field(chunk, "usage")
         if usage is None:
             return False
         invocation.usage = usage_from(usage)
         return not carries_content  # the usage-only chunk: hidden only if we asked for it (the core decides)
-
-    def close(self) -> None:
-        invocation = self.invocation
-        reasons = [self.finish_reasons[index] for index in sorted(self.finish_reasons)]
-        if reasons:
-            invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-        if invocation.capture_content and self.texts:
-            texts = ["".join(self.texts[index]) for index in sorted(self.texts)]
-            invocation.output_messages = chat_messages.text_output(texts, reasons)
 
 
 # --- embeddings ----------------------------------------------------------------------------------------------
