@@ -23,6 +23,7 @@ from otel_tokenomics.analysis.otlp_reader import SpanRecord, decode_any_value
 
 __all__ = ["FastDecoder"]
 
+_LLM_KEY = "gen_ai.operation.name"
 _LLM_MARKER = b'"gen_ai.operation.name"'
 _NO_ATTRIBUTES = msgspec.Raw(b"[]")
 
@@ -147,20 +148,30 @@ class FastDecoder:
             resource = self._resources[key] = self._decode_attributes(raw)
         return resource
 
-    def decode_line(self, line: bytes, source: str, line_no: int) -> list[SpanRecord] | None:
+    def decode_line(
+        self, line: bytes, source: str, line_no: int, *, llm_spans_only: bool = False
+    ) -> tuple[list[SpanRecord], int] | None:
+        """The line's records and its number of spans, or None for the lenient decoder.
+
+        `llm_spans_only=True` builds records only for spans that mark a GenAI operation (for reports that
+        read nothing else, like the per-model one); the span count still covers every span.
+        """
         try:
             request = self._decoder.decode(line)
             if not request.resourceSpans:
                 return None
-            return list(self._records(request, source, line_no))
+            return self._records(request, source, line_no, llm_spans_only)
         except (msgspec.DecodeError, msgspec.ValidationError, _NotCanonical, ValueError, TypeError, KeyError):
             return None
 
-    def _records(self, request: _Request, source: str, line_no: int) -> list[SpanRecord]:
-        records = []
+    def _records(
+        self, request: _Request, source: str, line_no: int, llm_spans_only: bool
+    ) -> tuple[list[SpanRecord], int]:
+        records: list[SpanRecord] = []
         append = records.append
         record = SpanRecord
-        llm_only = self._llm_only
+        llm_only = self._llm_only or llm_spans_only
+        span_count = 0
         decode_attributes = self._decode_attributes
         ids: list[str] = []  # every id of the line, checked for hex digits at once at the end
         last_trace = ""
@@ -172,7 +183,9 @@ class FastDecoder:
                 scope = scope_spans.scope
                 scope_name = scope.name if scope is not None else ""
                 scope_version = scope.version if scope is not None else ""
-                for span in scope_spans.spans:
+                spans = scope_spans.spans
+                span_count += len(spans)
+                for span in spans:
                     trace_id = span.traceId
                     span_id = span.spanId
                     parent = span.parentSpanId
@@ -187,9 +200,13 @@ class FastDecoder:
                     ids.append(parent)
                     raw = span.attributes
                     if llm_only and _LLM_MARKER not in bytes(raw):
+                        if llm_spans_only:
+                            continue
                         attributes: dict[str, Any] = {}
                     else:
                         attributes = decode_attributes(raw)
+                        if llm_spans_only and _LLM_KEY not in attributes:
+                            continue  # the marker was inside a value
                     status = span.status or _UNSET
                     append(
                         record(
@@ -214,4 +231,4 @@ class FastDecoder:
         # joined ids is empty exactly when every character is a lowercase hex digit.
         if "".join(ids).strip(_HEX):
             raise _NotCanonical
-        return records
+        return records, span_count

@@ -18,12 +18,15 @@ An "unpriced" call (no price known) is counted, not shown as a cost of 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+import functools
+import gc
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from otel_tokenomics.analysis.otlp_reader import ReadProblem, ReadStats, SpanRecord
+from otel_tokenomics.analysis.otlp_reader import OtlpReader, ReadProblem, ReadStats, SpanRecord
 from otel_tokenomics.semconv.attributes import (
     ERROR_TYPE,
     GEN_AI_OPERATION_NAME,
@@ -39,6 +42,9 @@ from otel_tokenomics.semconv.attributes import (
 )
 
 __all__ = [
+    "DEDUP_WINDOW_CALLS",
+    "DEFAULT_FOLD_WINDOW",
+    "DEFAULT_TRACE_ROWS",
     "LLM_OPERATIONS",
     "NO_COST_ON_SPAN",
     "NO_CURRENCY",
@@ -51,6 +57,7 @@ __all__ = [
     "aggregate",
     "build_trace_report",
     "call_cost",
+    "fewer_gc_passes",
     "is_llm_call",
 ]
 
@@ -69,9 +76,12 @@ price); the report's price book (`analysis.pricing.SpanPricer`) prices such call
 K = TypeVar("K", bound=Hashable)
 
 
-@dataclass(frozen=True, slots=True)
-class CallCost:
-    """What one LLM call contributes. `amount` is None when the call is unpriced."""
+class CallCost(NamedTuple):
+    """What one LLM call contributes. `amount` is None when the call is unpriced.
+
+    A NamedTuple rather than a frozen dataclass: one is built per call, and the frozen dataclass's
+    `__init__` took ten times as long (2.5 µs, measured).
+    """
 
     input_tokens: int
     output_tokens: int
@@ -202,6 +212,23 @@ CostFunction = Callable[[SpanRecord], CallCost | None]
 """What one span contributes: `call_cost`, or a pricer (`analysis.pricing.SpanPricer`) with the same shape."""
 
 
+@contextmanager
+def fewer_gc_passes() -> Iterator[None]:
+    """Run the cyclic garbage collector rarely while streaming records.
+
+    Reading creates a million short-lived, acyclic objects per million spans; with the default threshold the
+    collector runs every 700 allocations and rescans the long-lived report state each time: a fifth of a
+    report's CPU time, measured. Reference counting frees the records anyway; collections still happen,
+    just a hundred times less often. The previous thresholds are restored afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], 100_000), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 DEDUP_WINDOW_CALLS = 200_000
 """How many recent LLM calls `CallDeduplicator` remembers (two generations of this many, ~20 MB at most)."""
 
@@ -235,6 +262,20 @@ class CallDeduplicator:
         return True
 
 
+def _llm_spans(records: Iterable[SpanRecord]) -> Iterator[SpanRecord]:
+    """`records`, or, from an `OtlpReader`, only its LLM spans: the others are then never built (a third faster)."""
+    if isinstance(records, OtlpReader):
+        for batch in records.batches(llm_spans_only=True):
+            yield from batch
+    else:
+        yield from records
+
+
+def _batches(records: Iterable[SpanRecord]) -> Iterator[Iterable[SpanRecord]]:
+    """`records` as an iterator of batches: an `OtlpReader`'s lines, else one batch of everything."""
+    return records.batches() if isinstance(records, OtlpReader) else iter((records,))
+
+
 def aggregate(
     records: Iterable[SpanRecord],
     key: Callable[[SpanRecord], K | None],
@@ -253,23 +294,24 @@ def aggregate(
     first_time = CallDeduplicator().first_time
     groups: dict[K, CostTotals] = {}
     operations = LLM_OPERATIONS
-    for record in records:
-        attributes = record.attributes
-        # Most spans are not LLM calls and, read with `llm_attributes_only`, have no attributes at all.
-        if not attributes or attributes.get(GEN_AI_OPERATION_NAME) not in operations:
-            continue
-        if include is not None and not include(record):
-            continue
-        group = key(record)
-        if group is None or not first_time(record):
-            continue
-        call = cost(record)
-        if call is None:
-            continue
-        totals = groups.get(group)
-        if totals is None:
-            totals = groups[group] = CostTotals()
-        totals.add(call)
+    with fewer_gc_passes():
+        for record in _llm_spans(records):
+            attributes = record.attributes
+            # Most spans are not LLM calls and, read with `llm_attributes_only`, have no attributes at all.
+            if not attributes or attributes.get(GEN_AI_OPERATION_NAME) not in operations:
+                continue
+            if include is not None and not include(record):
+                continue
+            group = key(record)
+            if group is None or not first_time(record):
+                continue
+            call = cost(record)
+            if call is None:
+                continue
+            totals = groups.get(group)
+            if totals is None:
+                totals = groups[group] = CostTotals()
+            totals.add(call)
     return groups
 
 
@@ -301,7 +343,7 @@ class TraceSummary:
         return f"(root missing) {self.root_name}" if self.root_missing else self.root_name
 
 
-DEFAULT_TRACE_ROWS = 10_000
+DEFAULT_TRACE_ROWS = 1_000
 """Traces `build_trace_report` keeps for the listing by default (the most expensive); totals cover all."""
 
 DEFAULT_FOLD_WINDOW = 200_000
@@ -378,9 +420,7 @@ class _TraceAccumulator:
             return TraceSummary(
                 trace_id, self.root_name, False, self.root_start, self.root_end, self.span_count, totals
             )
-        return TraceSummary(
-            trace_id, self.first_name, True, self.first_start, self.last_end, self.span_count, totals
-        )
+        return TraceSummary(trace_id, self.first_name, True, self.first_start, self.last_end, self.span_count, totals)
 
 
 class _ForgottenTraces:
@@ -397,10 +437,11 @@ class _ForgottenTraces:
     def __init__(self) -> None:
         self._bits = bytearray(self._BITS // 8)
 
-    def _probes(self, trace_id: str) -> list[int]:
-        first, second = hash(trace_id), hash(trace_id + "#") | 1
+    def _probes(self, trace_id: str) -> tuple[int, int, int, int]:
+        digest = hash(trace_id) & 0xFFFFFFFFFFFFFFFF
+        first, second = digest & 0xFFFFFFFF, (digest >> 32) | 1  # double hashing from one 64-bit hash
         mask = self._BITS - 1
-        return [(first + i * second) & mask for i in range(4)]
+        return (first & mask, (first + second) & mask, (first + 2 * second) & mask, (first + 3 * second) & mask)
 
     def add(self, trace_id: str) -> None:
         bits = self._bits
@@ -415,6 +456,7 @@ class _ForgottenTraces:
 _ZERO = Decimal(0)
 
 
+@functools.cache
 def _rank(currency: str | None) -> Callable[[tuple[str, _TraceAccumulator]], tuple[Decimal, int, int, str]]:
     """The listing's sort key when `currency` is the report's main currency (None: no priced call)."""
 
@@ -488,6 +530,9 @@ class _TraceFolder:
         self.include = include
         self.open: dict[str, _TraceAccumulator] = {}
         self.kept: dict[str, _TraceAccumulator] = {}
+        # Per ranking, the key of the `top`-th row at the last prune: a folded trace behind every cut can
+        # never be listed (cuts only move up), so it is forgotten at once instead of waiting for a prune.
+        self.cuts: dict[str | None, tuple[Decimal, int, int, str]] = {}
         self.forgotten: _ForgottenTraces | None = None
         self.currencies: set[str] = set()
         self.trace_count = 0
@@ -513,7 +558,7 @@ class _TraceFolder:
         idle = [trace_id for trace_id, accumulator in self.open.items() if accumulator.last_seen <= horizon]
         for trace_id in idle:
             self._fold(trace_id, self.open.pop(trace_id))
-        if self.top is not None and len(self.kept) > 2 * self.top:
+        if self.top is not None and len(self.kept) > 4 * self.top:  # amortised: a few sorts per 3 * top folds
             self._prune()
 
     def fold_all(self) -> None:
@@ -534,7 +579,18 @@ class _TraceFolder:
             self.trace_count += 1
         if accumulator.totals is not None:
             self.currencies.update(accumulator.totals.cost)
+        if self.cuts and self._behind_every_cut(trace_id, accumulator):
+            self._forget(trace_id)
+            return
         self.kept[trace_id] = accumulator
+
+    def _behind_every_cut(self, trace_id: str, accumulator: _TraceAccumulator) -> bool:
+        item = (trace_id, accumulator)
+        for currency in (None, *self.currencies):
+            cut = self.cuts.get(currency)
+            if cut is None or _rank(currency)(item) <= cut:
+                return False
+        return True
 
     def _prune(self) -> None:
         """Keep the `top` first traces under every ranking the final report might use; forget the rest."""
@@ -542,8 +598,11 @@ class _TraceFolder:
         items = list(self.kept.items())
         keep: set[str] = set()
         for currency in (None, *self.currencies):
-            items.sort(key=_rank(currency))
+            key = _rank(currency)
+            items.sort(key=key)
             keep.update(trace_id for trace_id, _ in items[: self.top])
+            if len(items) >= self.top:
+                self.cuts[currency] = key(items[self.top - 1])
         for trace_id, _ in items:
             if trace_id not in keep:
                 del self.kept[trace_id]
@@ -555,6 +614,49 @@ class _TraceFolder:
         if self.forgotten is None:
             self.forgotten = _ForgottenTraces()
         self.forgotten.add(trace_id)
+
+
+def _consume(
+    records: Iterable[SpanRecord],
+    folder: _TraceFolder,
+    totals: CostTotals,
+    cost: CostFunction,
+    include: Callable[[SpanRecord], bool] | None,
+) -> int:
+    """The streaming loop of `build_trace_report`; returns the number of duplicate calls skipped."""
+    open_traces = folder.open
+    duplicates = 0
+    operations = LLM_OPERATIONS
+    sweep_every = max(1, folder.window // 4) if folder.window is not None else 0
+    next_sweep = sweep_every or -1
+    position = 0
+    for batch in _batches(records):  # nested loops: no generator step per span
+        for record in batch:
+            position += 1
+            if position == next_sweep:
+                folder.fold_idle(position)
+                next_sweep += sweep_every
+            accumulator = open_traces.get(record.trace_id)
+            if accumulator is None:
+                accumulator = folder.start(record)
+            accumulator.last_seen = position
+            accumulator.add_span(record)
+            if accumulator.split:
+                folder.late_spans += 1
+            attributes = record.attributes
+            if not attributes or attributes.get(GEN_AI_OPERATION_NAME) not in operations:
+                continue
+            if include is not None and not include(record):
+                continue
+            if not accumulator.first_time(record.span_id):
+                duplicates += 1
+                continue
+            call = cost(record)
+            if call is None:
+                continue
+            accumulator.add_call(call)
+            totals.add(call)
+    return duplicates
 
 
 def build_trace_report(
@@ -579,43 +681,14 @@ def build_trace_report(
     seen for that many spans is folded, see `_TraceFolder`; None folds only at the end), not by the input.
     """
     folder = _TraceFolder(top, window, include is not None)
-    open_traces = folder.open
     totals = CostTotals()
-    duplicates = 0
-    operations = LLM_OPERATIONS
-    sweep_every = max(1, window // 4) if window is not None else 0
-    next_sweep = sweep_every or -1
-    position = 0
-    for record in records:
-        position += 1
-        if position == next_sweep:
-            folder.fold_idle(position)
-            next_sweep += sweep_every
-        accumulator = open_traces.get(record.trace_id)
-        if accumulator is None:
-            accumulator = folder.start(record)
-        accumulator.last_seen = position
-        accumulator.add_span(record)
-        if accumulator.split:
-            folder.late_spans += 1
-        attributes = record.attributes
-        if not attributes or attributes.get(GEN_AI_OPERATION_NAME) not in operations:
-            continue
-        if include is not None and not include(record):
-            continue
-        if not accumulator.first_time(record.span_id):
-            duplicates += 1
-            continue
-        call = cost(record)
-        if call is None:
-            continue
-        accumulator.add_call(call)
-        totals.add(call)
+    with fewer_gc_passes():
+        duplicates = _consume(records, folder, totals, cost, include)
     folder.fold_all()
 
     currencies = totals.currencies
     main_currency = currencies[0] if currencies else None
-    kept = sorted(folder.kept.items(), key=_rank(main_currency))
+    kept = sorted(folder.kept.items(), key=_rank(main_currency))[:top]
     summaries = [accumulator.summary(trace_id) for trace_id, accumulator in kept]
     return TraceReport(
         summaries,

@@ -216,31 +216,26 @@ def _enrich_span(span: object) -> None:
         _state.skipped_kind += 1
         return
     attributes = span.attributes
+    entries = list(attributes)
+    keys = [entry.key for entry in entries]
     prefixes = _state.prefixes
-    value_keys = _state.value_keys
-    keys: list[str] = []
-    wanted = []  # (key, KeyValue) of the keys whose values the enricher reads
-    values: dict[str, object] = {}  # every other key: present, with a None placeholder
-    genai = False
-    for entry in attributes:
-        key = entry.key
-        keys.append(key)
-        if key in value_keys:
-            wanted.append((key, entry))
-        else:
-            values[key] = None
-        if not genai and key.startswith(prefixes):
-            genai = True
-    if not genai:
+    for key in keys:
+        if key.startswith(prefixes):
+            break
+    else:
         _state.skipped_keys += 1
         return
-    for key, entry in wanted:
-        wrapped = entry.value
-        if wrapped is not None:
-            value = wrapped.value
+    values: dict[str, object] = dict.fromkeys(keys)  # every key present; a None placeholder unless read below
+    value_keys = _state.value_keys
+    for key, entry in zip(keys, entries, strict=True):
+        if key in value_keys:
+            wrapped = entry.value
+            value = wrapped.value if wrapped is not None else None
             if type(value) in _PLAIN_TYPES:
                 values[key] = value
-    del wanted, entry  # the KeyValue wrappers: nothing of Rotel's may outlive this call
+            else:  # an array, a map, bytes or nothing: as if absent (pricing never reads those)
+                values.pop(key, None)
+    del entries, entry  # the KeyValue wrappers: nothing of Rotel's may outlive this call
     enrichment = _state.enricher.enrich(
         values, name=span.name, kind=kind, start_time_unix_nano=span.start_time_unix_nano
     )
@@ -248,14 +243,16 @@ def _enrich_span(span: object) -> None:
     if not additions:
         return
     constructors = _state.constructors
-    append = attributes.append
     # `values` holds every key unless one was repeated or its value was not plain (then: the full key set)
     present = values if len(values) == len(keys) else set(keys)
+    new = []
     for key, value in additions.items():
         if key in present:
             attributes[keys.index(key)] = constructors[type(value)](key, value)  # replace, never duplicate a key
         else:
-            append(constructors[type(value)](key, value))
+            new.append(constructors[type(value)](key, value))
+    if new:
+        attributes.append_attributes(new)  # one call into Rotel instead of one per attribute
 
 
 def process_spans(resource_spans: object) -> None:

@@ -86,6 +86,7 @@ __all__ = [
     "TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS",
     "TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS",
     "TOKENOMICS_USAGE_REPORTED",
+    "TOKENOMICS_USAGE_REQUESTS",
     "CostSource",
     "CostStatus",
     "Operation",
@@ -164,6 +165,8 @@ TOKENOMICS_COST_REPORTED_BY = "tokenomics.cost.reported_by"
 TOKENOMICS_USAGE_INPUT_UNCACHED_TOKENS = "tokenomics.usage.input_uncached_tokens"
 TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS = "tokenomics.usage.cache_write_1h_tokens"
 TOKENOMICS_USAGE_REPORTED = "tokenomics.usage.reported"
+# Requests the SDK sent inside one call (Gemini's automatic function calling); the usage is their sum.
+TOKENOMICS_USAGE_REQUESTS = "tokenomics.usage.requests"
 TOKENOMICS_STREAM_COMPLETED = "tokenomics.stream.completed"
 # The span processor (otel_tokenomics.processor): which attribute dialect a span was read in, and the
 # outcome/reason labels of its self-telemetry counter.

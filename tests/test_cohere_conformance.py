@@ -8,11 +8,7 @@ the right status. `chat_stream` returns a (async) generator, so "leaving a with 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import cohere
@@ -20,6 +16,20 @@ import httpx
 import pytest
 from cohere.core.api_error import ApiError
 from cohere.core.http_response import AsyncHttpResponse, HttpResponse
+from conformance_support import (
+    FAILURES,
+    FAULT_HEADERS,
+    MESSAGES,
+    AppStreams,
+    CallSpan,
+    UserError,
+    endings_for,
+    fake_provider_fixture,
+    instrument_fixture,
+    outcome_of_error,
+    same_as_uninstrumented,
+    same_as_uninstrumented_async,
+)
 
 # The SDK's own response parsing uses a pydantic-v1 API; its deprecation warning is not ours to assert on.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated")
@@ -29,56 +39,23 @@ NO_RETRIES: dict[str, Any] = {"max_retries": 0}
 CHAT_MODEL = "command-a-03-2025"
 EMBED_MODEL = "embed-v4.0"
 RERANK_MODEL = "rerank-v3.5"
-MESSAGES = [{"role": "user", "content": "Say something about token accounting."}]
 STYLES = ("plain", "stream", "raw", "embed", "rerank")
-FAILURES = ("http_4xx", "http_5xx", "connection_error")
-STREAM_ENDINGS = ("early_close", "break_in_with", "gc_unconsumed", "user_exception")
-FAULT_HEADERS = {
-    "http_4xx": {"x-fake-status": "400"},
-    "http_5xx": {"x-fake-status": "500"},
-    "connection_error": {"x-fake-fault": "disconnect"},
-}
 MODELS = {"embed": EMBED_MODEL, "rerank": RERANK_MODEL}
 OPERATIONS = {"embed": "embeddings", "rerank": "rerank"}
 
 
-@pytest.fixture(scope="module")
-def cohere_fake() -> Iterator[Any]:
-    from otel_tokenomics.fake_provider import FakeProvider
-    from otel_tokenomics.fake_provider.protocols import load_protocols
-
-    with FakeProvider(protocols=load_protocols(["cohere"])) as server:
-        yield server
-
-
-@pytest.fixture
-def instrument_cohere(pipeline: Any, price_book: Any) -> Iterator[Any]:
+def _make_instrumentor() -> Any:
     from otel_tokenomics.instrumentation.cohere import CohereInstrumentor
 
-    instrumentor = CohereInstrumentor()
+    return CohereInstrumentor()
 
-    def instrument(**options: Any) -> CohereInstrumentor:
-        options.setdefault("provider_hosts", {"127.0.0.1": "cohere"})
-        options.setdefault("price_book", price_book)
-        instrumentor.instrument(
-            tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider, **options
-        )
-        return instrumentor
 
-    yield instrument
-    instrumentor.uninstrument()
+cohere_fake = fake_provider_fixture("cohere_fake", "cohere")
+instrument_cohere = instrument_fixture("instrument_cohere", _make_instrumentor, "cohere")
 
 
 def _cases() -> list[Any]:
-    cases = []
-    for style in STYLES:
-        for ending in ("success", *FAILURES, *(STREAM_ENDINGS if style == "stream" else ())):
-            cases.append(pytest.param(style, ending))
-    return cases
-
-
-class UserError(Exception):
-    """Raised by 'application code' in the middle of a stream."""
+    return [pytest.param(style, ending) for style in STYLES for ending in endings_for(style == "stream")]
 
 
 def _request(style: str, ending: str) -> dict[str, Any]:
@@ -98,131 +75,66 @@ def _request(style: str, ending: str) -> dict[str, Any]:
     return kwargs
 
 
-def _dump(item: Any) -> Any:
-    return item.dict()
-
-
-def _outcome_of_error(error: BaseException) -> tuple[Any, ...]:
-    return ("raised", type(error).__name__, getattr(error, "status_code", None))
-
-
+# `chat_stream` returns (async) generators: "leaving a with block" is `closing`/`aclosing` around them.
+STREAMS = AppStreams(lambda item: item.dict(), enter="closing", aclose="aclose")
 CAUGHT = (ApiError, httpx.HTTPError, UserError)
 
 
 # --- sync -------------------------------------------------------------------------------------------------
-def _consume_sync(stream: Any, ending: str) -> list[Any]:
-    seen: list[Any] = []
-    if ending == "early_close":
-        seen.append(_dump(next(stream)))
-        stream.close()
-    elif ending == "break_in_with":
-        with contextlib.closing(stream) as entered:
-            for event in entered:
-                seen.append(_dump(event))
-                break
-    elif ending == "gc_unconsumed":
-        seen.append(_dump(next(stream)))
-        del stream
-        gc.collect()
-    elif ending == "user_exception":
-        with contextlib.closing(stream):
-            for event in stream:
-                seen.append(_dump(event))
-                raise UserError("application bug")
-    else:
-        seen.extend(_dump(event) for event in stream)
-    return seen
-
-
 def run_sync(client: cohere.ClientV2, style: str, ending: str) -> tuple[Any, ...]:
     kwargs = _request(style, ending)
+    dump = STREAMS.dump
     try:
         if style == "plain":
-            return ("ok", _dump(client.chat(**kwargs)))
+            return ("ok", dump(client.chat(**kwargs)))
         if style == "raw":
             raw = client.with_raw_response.chat(**kwargs)
             assert isinstance(raw, HttpResponse)
-            return ("ok", raw.headers.get("content-type"), _dump(raw.data))
+            return ("ok", raw.headers.get("content-type"), dump(raw.data))
         if style == "embed":
-            return ("ok", _dump(client.embed(**kwargs)))
+            return ("ok", dump(client.embed(**kwargs)))
         if style == "rerank":
-            return ("ok", _dump(client.rerank(**kwargs)))
+            return ("ok", dump(client.rerank(**kwargs)))
         stream = client.chat_stream(**kwargs)
         assert isinstance(stream, types.GeneratorType)
-        return ("ok", _consume_sync(stream, ending))
+        return ("ok", STREAMS.consume(stream, ending))
     except CAUGHT as error:
-        return _outcome_of_error(error)
+        return outcome_of_error(error)
 
 
 # --- async ------------------------------------------------------------------------------------------------
-async def _consume_async(stream: Any, ending: str) -> list[Any]:
-    seen: list[Any] = []
-    if ending == "early_close":
-        seen.append(_dump(await stream.__anext__()))
-        await stream.aclose()
-    elif ending == "break_in_with":
-        async with contextlib.aclosing(stream) as entered:
-            async for event in entered:
-                seen.append(_dump(event))
-                break
-    elif ending == "gc_unconsumed":
-        seen.append(_dump(await stream.__anext__()))
-        del stream
-        gc.collect()
-    elif ending == "user_exception":
-        async with contextlib.aclosing(stream):
-            async for event in stream:
-                seen.append(_dump(event))
-                raise UserError("application bug")
-    else:
-        seen.extend([_dump(event) async for event in stream])
-    return seen
-
-
 async def run_async(client: cohere.AsyncClientV2, style: str, ending: str) -> tuple[Any, ...]:
     kwargs = _request(style, ending)
+    dump = STREAMS.dump
     try:
         if style == "plain":
-            return ("ok", _dump(await client.chat(**kwargs)))
+            return ("ok", dump(await client.chat(**kwargs)))
         if style == "raw":
             raw = await client.with_raw_response.chat(**kwargs)
             assert isinstance(raw, AsyncHttpResponse)
-            return ("ok", raw.headers.get("content-type"), _dump(raw.data))
+            return ("ok", raw.headers.get("content-type"), dump(raw.data))
         if style == "embed":
-            return ("ok", _dump(await client.embed(**kwargs)))
+            return ("ok", dump(await client.embed(**kwargs)))
         if style == "rerank":
-            return ("ok", _dump(await client.rerank(**kwargs)))
+            return ("ok", dump(await client.rerank(**kwargs)))
         stream = client.chat_stream(**kwargs)
         assert isinstance(stream, types.AsyncGeneratorType)
-        return ("ok", await _consume_async(stream, ending))
+        return ("ok", await STREAMS.consume_async(stream, ending))
     except CAUGHT as error:
-        return _outcome_of_error(error)
+        return outcome_of_error(error)
 
 
 # --- the matrix -------------------------------------------------------------------------------------------
 def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]) -> None:
-    spans = pipeline.genai_spans()
-    assert len(spans) == 1, f"expected exactly one GenAI span, got {[s.name for s in spans]}"
-    span = spans[0]
-    attributes = dict(span.attributes or {})
     model = MODELS.get(style, CHAT_MODEL)
     operation = OPERATIONS.get(style, "chat")
-    assert span.name == f"{operation} {model}"
+    call = CallSpan.only_one(pipeline, name=f"{operation} {model}", provider="cohere")
+    attributes = call.attributes
     assert attributes["gen_ai.operation.name"] == operation
-    assert attributes["gen_ai.provider.name"] == "cohere"
     if ending in FAILURES:
-        assert span.status.status_code.name == "ERROR"
-        assert attributes["error.type"] == outcome[1]
-        if outcome[2] is not None:
-            assert attributes["http.response.status_code"] == outcome[2]
-        assert "gen_ai.usage.cost.amount" not in attributes
+        call.check_failed(outcome)
         return
-    assert span.status.status_code.name == "UNSET"
-    assert "error.type" not in attributes
-    if style == "stream":
-        assert attributes["gen_ai.request.stream"] is True
-        assert attributes["tokenomics.stream.completed"] is (ending == "success")
-        assert attributes["gen_ai.response.time_to_first_chunk"] > 0
+    call.check_not_failed(streaming=style == "stream", ending=ending)
     if style == "rerank":  # billed per search: recorded, never turned into tokens or a made-up price
         assert attributes["cohere.usage.search_units"] == 1
         assert attributes["tokenomics.usage.reported"] is False
@@ -238,23 +150,15 @@ def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]
             assert attributes["gen_ai.usage.output_tokens"] > 0
             assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
     else:  # ended early: message-end never arrived, so the call is unpriced, not priced at 0
-        assert attributes["tokenomics.usage.reported"] is False
-        assert attributes["tokenomics.cost.status"] == "unpriced"
-        assert attributes["tokenomics.cost.unpriced_reason"] == "no_usage"
-        assert "gen_ai.usage.cost.amount" not in attributes
+        call.check_unpriced_without_usage()
 
 
 @pytest.mark.parametrize(("style", "ending"), _cases())
 def test_sync_matrix(cohere_fake: Any, pipeline: Any, instrument_cohere: Any, style: str, ending: str) -> None:
-    def client() -> cohere.ClientV2:
-        return cohere.ClientV2(api_key="test-key", base_url=cohere_fake.base_url, **NO_RETRIES)
+    def run() -> tuple[Any, ...]:
+        return run_sync(cohere.ClientV2(api_key="test-key", base_url=cohere_fake.base_url, **NO_RETRIES), style, ending)
 
-    expected = run_sync(client(), style, ending)
-    instrument_cohere()
-    actual = run_sync(client(), style, ending)
-    gc.collect()
-    assert actual == expected
-    _check_span(pipeline, style, ending, actual)
+    _check_span(pipeline, style, ending, same_as_uninstrumented(run, instrument_cohere))
 
 
 # An async generator dropped unread is finalized by its event loop; the SDK's `httpx` response then complains
@@ -262,16 +166,8 @@ def test_sync_matrix(cohere_fake: Any, pipeline: Any, instrument_cohere: Any, st
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize(("style", "ending"), _cases())
 def test_async_matrix(cohere_fake: Any, pipeline: Any, instrument_cohere: Any, style: str, ending: str) -> None:
-    async def scenario() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        def client() -> cohere.AsyncClientV2:
-            return cohere.AsyncClientV2(api_key="test-key", base_url=cohere_fake.base_url, **NO_RETRIES)
+    async def run() -> tuple[Any, ...]:
+        client = cohere.AsyncClientV2(api_key="test-key", base_url=cohere_fake.base_url, **NO_RETRIES)
+        return await run_async(client, style, ending)
 
-        expected = await run_async(client(), style, ending)
-        instrument_cohere()
-        actual = await run_async(client(), style, ending)
-        return expected, actual
-
-    expected, actual = asyncio.run(scenario())
-    gc.collect()
-    assert actual == expected
-    _check_span(pipeline, style, ending, actual)
+    _check_span(pipeline, style, ending, same_as_uninstrumented_async(run, instrument_cohere))

@@ -76,6 +76,7 @@ class ReceivedSpan:
     scope: str
     service: str
     attributes: dict[str, Any]
+    keys: tuple[str, ...] = ()  # every attribute key in wire order (a repeated key shows here only)
 
 
 @dataclass
@@ -149,6 +150,7 @@ def _decode_spans(request: ExportTraceServiceRequest) -> list[ReceivedSpan]:
                         scope_spans.scope.name,
                         str(resource.get("service.name")),
                         {kv.key: _plain(kv.value) for kv in span.attributes},
+                        tuple(kv.key for kv in span.attributes),
                     )
                 )
     return out
@@ -464,6 +466,43 @@ def test_hostile_attribute_values_keep_the_agent_up_and_lose_no_span(start_colle
     assert not any(v == 0 for s in huge_trace for k, v in s.attributes.items() if k == "gen_ai.usage.cost.amount")
     log = collector.log_file.read_text()
     assert "panicked" not in log
+
+
+COMPACT_COST_KEYS = {
+    "gen_ai.usage.cost.amount",
+    "gen_ai.usage.cost.currency",
+    "gen_ai.usage.cost.source",
+    "tokenomics.cost.status",
+}
+
+
+def test_compact_cost_attributes_write_four_keys_with_the_same_amount(start_collector, upstream: Upstream) -> None:
+    collector = start_collector(rollup=False, extra_environment={"OTEL_TOKENOMICS_COST_ATTRIBUTES": "compact"})
+    call = (os.urandom(16), os.urandom(8), b"", "chat gpt-4o", CLIENT, GPT_4O_CALL)
+    assert _post(collector, _request([call])) == 200
+    (span,) = upstream.wait_for(1)
+    assert set(span.attributes) - set(GPT_4O_CALL) == COMPACT_COST_KEYS
+    assert span.attributes["gen_ai.usage.cost.amount"] == pytest.approx(_cost(GPT_4O, 1000, 200))
+    assert span.attributes["gen_ai.usage.cost.currency"] == "USD"
+
+
+def test_unknown_cost_attributes_mode_stops_the_start_and_names_the_variable(start_collector) -> None:
+    with pytest.raises(RotelStartError, match="OTEL_TOKENOMICS_COST_ATTRIBUTES: cost_attributes must be one of"):
+        start_collector(extra_environment={"OTEL_TOKENOMICS_COST_ATTRIBUTES": "tiny"})
+
+
+def test_cost_keys_the_span_already_has_are_replaced_never_repeated(start_collector, upstream: Upstream) -> None:
+    # Junk under two of our keys: one whose value the processor never reads (cost.source), one it reads but
+    # cannot use (an array currency). Both must end up once, with our value.
+    junk = {**GPT_4O_CALL, "gen_ai.usage.cost.source": ["x"], "gen_ai.usage.cost.currency": ["EUR"]}
+    collector = start_collector(rollup=False)
+    assert _post(collector, _request([(os.urandom(16), os.urandom(8), b"", "chat gpt-4o", CLIENT, junk)])) == 200
+    (span,) = upstream.wait_for(1)
+    assert span.keys.count("gen_ai.usage.cost.source") == 1
+    assert span.keys.count("gen_ai.usage.cost.currency") == 1
+    assert span.attributes["gen_ai.usage.cost.source"] == "local"
+    assert span.attributes["gen_ai.usage.cost.currency"] == "USD"
+    assert span.attributes["gen_ai.usage.cost.amount"] == pytest.approx(_cost(GPT_4O, 1000, 200))
 
 
 def test_stopping_sends_the_traces_still_held(start_collector, upstream: Upstream) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import inspect
 import json
 import types as pytypes
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from google import genai
 from google.genai import types
@@ -254,20 +256,134 @@ def get_weather(location: str) -> str:
 get_weather.__annotations__ = {"location": str, "return": str}
 
 
-def test_automatic_function_calling_is_one_span(gemini_fake: Any, pipeline: Any, instrument_google: Any) -> None:
+WEATHER_QUESTION = "What is the weather in Paris?"
+# gemini-2.5-flash in the catalog (`otel-tokenomics prices gemini-2.5-flash`): input $0.30, output $2.50 per 1M.
+FLASH_INPUT, FLASH_OUTPUT = 0.30, 2.50
+
+
+def billed_round_trips(fake: FakeProvider) -> list[tuple[int, int]]:
+    """(input, output) tokens the fake billed for each request the SDK sent, oldest first.
+
+    The fake answers deterministically, so sending the recorded request bodies again (after a reset, so its
+    prompt-cache memory starts out the same) returns the very usage each original request got.
+    """
+    sent = fake.requests
+    fake.reset()
+    billed = []
+    for request in sent:
+        answer = httpx.post(
+            fake.base_url.rstrip("/") + request.path,
+            content=request.body,
+            headers={"content-type": "application/json"},
+        )
+        usage = answer.json()["usageMetadata"]
+        assert "cachedContentTokenCount" not in usage  # the hand-computed price below has no cache rate
+        billed.append(
+            (
+                usage["promptTokenCount"] + usage.get("toolUsePromptTokenCount", 0),
+                usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0),
+            )
+        )
+    return billed
+
+
+def assert_round_trips_counted(fake: FakeProvider, pipeline: Any, final: Any, spans: int = 1) -> None:
+    """Every round trip counted once, priced per request; the metrics agree with the span(s).
+
+    `Models.generate_content` gives one span for all its round trips; `spans=2` is for chats on releases whose
+    `Chat.send_message` runs the function-calling loop itself, one public `generate_content` per round trip.
+    """
+    billed = billed_round_trips(fake)
+    assert len(billed) == 2  # the function-call round trip, then the answer
+    assert billed[0] != billed[1]
+    last = final.usage_metadata  # the SDK's own answer reports only the last request
+    assert (last.prompt_token_count, last.candidates_token_count + last.thoughts_token_count) == billed[-1]
+    found = [dict(span.attributes or {}) for span in pipeline.genai_spans()]
+    assert len(found) == spans
+    assert sum(attributes["tokenomics.usage.requests"] for attributes in found) == 2
+    input_tokens = sum(attributes["gen_ai.usage.input_tokens"] for attributes in found)
+    output_tokens = sum(attributes["gen_ai.usage.output_tokens"] for attributes in found)
+    assert (input_tokens, output_tokens) == (billed[0][0] + billed[1][0], billed[0][1] + billed[1][1])
+    assert found[-1]["gen_ai.response.finish_reasons"] == ("stop",)
+    expected = sum(tokens_in * FLASH_INPUT + tokens_out * FLASH_OUTPUT for tokens_in, tokens_out in billed)
+    cost = sum(attributes["gen_ai.usage.cost.amount"] for attributes in found)
+    assert cost == pytest.approx(expected / PER_MILLION, rel=1e-9)
+    [counted] = pipeline.metric_points("tokenomics.client.cost")
+    assert counted.value == pytest.approx(cost, rel=1e-12)
+    points = pipeline.metric_points("gen_ai.client.token.usage")
+    by_type = {dict(point.attributes)["gen_ai.token.type"]: point.sum for point in points}
+    assert by_type == {"input": input_tokens, "output": output_tokens}
+
+
+def test_automatic_function_calling_counts_every_round_trip(
+    gemini_fake: Any, pipeline: Any, instrument_google: Any
+) -> None:
     instrument_google()
     client = gemini_client(gemini_fake)
     gemini_fake.reset()
     response = client.models.generate_content(
-        model="gemini-2.5-flash",
-        contents="What is the weather in Paris?",
-        config=types.GenerateContentConfig(tools=[get_weather]),
+        model="gemini-2.5-flash", contents=WEATHER_QUESTION, config=types.GenerateContentConfig(tools=[get_weather])
     )
     assert response.text
-    assert len(gemini_fake.requests) == 2  # the function call round trip, then the answer
+    assert_round_trips_counted(gemini_fake, pipeline, response)
+
+
+def test_automatic_function_calling_async_counts_every_round_trip(
+    gemini_fake: Any, pipeline: Any, instrument_google: Any
+) -> None:
+    instrument_google()
+    client = gemini_client(gemini_fake)
+    gemini_fake.reset()
+    response = asyncio.run(
+        client.aio.models.generate_content(
+            model="gemini-2.5-flash",
+            contents=WEATHER_QUESTION,
+            config=types.GenerateContentConfig(tools=[get_weather]),
+        )
+    )
+    assert_round_trips_counted(gemini_fake, pipeline, response)
+
+
+def test_chat_with_automatic_function_calling_counts_every_round_trip(
+    gemini_fake: Any, pipeline: Any, instrument_google: Any
+) -> None:
+    instrument_google()
+    client = gemini_client(gemini_fake)
+    gemini_fake.reset()
+    chat = client.chats.create(model="gemini-2.5-flash", config=types.GenerateContentConfig(tools=[get_weather]))
+    response = chat.send_message(WEATHER_QUESTION)
+    # Older releases (1.8 among them) hand the whole loop to `generate_content`; newer ones loop in the chat.
+    chat_loops = "remaining_remote_calls_afc" in inspect.getsource(genai.chats.Chat.send_message)
+    assert_round_trips_counted(gemini_fake, pipeline, response, spans=2 if chat_loops else 1)
+
+
+def test_a_plain_call_is_one_round_trip(gemini_fake: Any, pipeline: Any, instrument_google: Any) -> None:
+    instrument_google()
+    client = gemini_client(gemini_fake)
+    response = client.models.generate_content(model="gemini-2.5-flash", contents="Hi")
     attributes = only_span(pipeline)
-    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
-    assert attributes["gen_ai.usage.input_tokens"] > 0
+    assert attributes["tokenomics.usage.requests"] == 1
+    assert attributes["gen_ai.usage.input_tokens"] == response.usage_metadata.prompt_token_count
+
+
+def test_a_failing_round_trip_reader_never_reaches_the_app(
+    gemini_fake: Any, pipeline: Any, instrument_google: Any, monkeypatch: Any
+) -> None:
+    def ask() -> Any:
+        client = gemini_client(gemini_fake)
+        config = types.GenerateContentConfig(tools=[get_weather])
+        response = client.models.generate_content(model="gemini-2.5-flash", contents=WEATHER_QUESTION, config=config)
+        assert type(response) is types.GenerateContentResponse
+        return response.model_dump(exclude={"sdk_http_response"})
+
+    expected = ask()
+    instrument_google()
+    monkeypatch.setattr(readers, "gemini_usage", _boom)  # what the round-trip reader and the final reader call
+    assert ask() == expected
+    [span] = pipeline.genai_spans()
+    assert span.end_time is not None
+    assert span.attributes["tokenomics.usage.requests"] == 2  # the round trips still happened
+    assert span.attributes["tokenomics.usage.reported"] is False
 
 
 # Releases up to at least google-genai 1.30 do not yield the function-call chunks of a streamed automatic function

@@ -6,35 +6,26 @@ exception type and status), and exactly one GenAI span must be ended with the ri
 
 from __future__ import annotations
 
-import asyncio
-import gc
 from typing import Any
 
 import openai
 import pytest
-
-MESSAGES = [{"role": "user", "content": "Say something about token accounting."}]
-STYLES = ("plain", "stream", "raw", "raw_stream", "streaming_response", "streaming_response_stream")
-FAILURES = ("http_4xx", "http_5xx", "connection_error")
-STREAM_ENDINGS = ("early_close", "break_in_with", "gc_unconsumed", "user_exception")
-FAULT_HEADERS = {
-    "http_4xx": {"x-fake-status": "400"},
-    "http_5xx": {"x-fake-status": "500"},
-    "connection_error": {"x-fake-fault": "disconnect"},
-}
+from conformance_support import (
+    FAILURES,
+    FAULT_HEADERS,
+    MESSAGES,
+    STAINLESS_STYLES,
+    AppStreams,
+    CallSpan,
+    StainlessSurface,
+    endings_for,
+    same_as_uninstrumented,
+    same_as_uninstrumented_async,
+)
 
 
 def _cases() -> list[tuple[str, str]]:
-    cases = []
-    for style in STYLES:
-        streaming = style.endswith("stream")
-        for ending in ("success", *FAILURES, *(STREAM_ENDINGS if streaming else ())):
-            cases.append((style, ending))
-    return cases
-
-
-class UserError(Exception):
-    """Raised by 'application code' in the middle of a stream."""
+    return [(style, ending) for style in STAINLESS_STYLES for ending in endings_for(style.endswith("stream"))]
 
 
 def _request(style: str, ending: str) -> dict[str, Any]:
@@ -53,135 +44,19 @@ def _dump(item: Any) -> Any:
     return data
 
 
-def _outcome_of_error(error: BaseException) -> tuple[Any, ...]:
-    return ("raised", type(error).__name__, getattr(error, "status_code", None))
+# `with_raw_response` gives openai's legacy response, whose `parse()` is synchronous even on an async client.
+SDK = StainlessSurface(
+    AppStreams(_dump), openai.Stream, openai.AsyncStream, (openai.APIError,), raw_parse_awaited=False
+)
 
 
-# --- sync -------------------------------------------------------------------------------------------------
-def _consume_sync(stream: Any, ending: str) -> list[Any]:
-    seen: list[Any] = []
-    if ending == "early_close":
-        seen.append(_dump(next(stream)))
-        stream.close()
-    elif ending == "break_in_with":
-        with stream as entered:
-            assert entered is stream or entered.__wrapped__ is stream.__wrapped__
-            for chunk in entered:
-                seen.append(_dump(chunk))
-                break
-    elif ending == "gc_unconsumed":
-        seen.append(_dump(next(stream)))
-        del stream
-        gc.collect()
-    elif ending == "user_exception":
-        with stream:
-            for chunk in stream:
-                seen.append(_dump(chunk))
-                raise UserError("application bug")
-    else:
-        seen.extend(_dump(chunk) for chunk in stream)
-    return seen
-
-
-def run_sync(client: openai.OpenAI, style: str, ending: str) -> tuple[Any, ...]:
-    completions = client.chat.completions
-    kwargs = _request(style, ending)
-    try:
-        if style == "plain":
-            return ("ok", _dump(completions.create(**kwargs)))
-        if style == "stream":
-            stream = completions.create(**kwargs)
-            assert isinstance(stream, openai.Stream)
-            return ("ok", _consume_sync(stream, ending))
-        if style == "raw":
-            raw = completions.with_raw_response.create(**kwargs)
-            return ("ok", raw.status_code, raw.headers.get("content-type"), _dump(raw.parse()))
-        if style == "raw_stream":
-            raw = completions.with_raw_response.create(**kwargs)
-            stream = raw.parse()
-            assert isinstance(stream, openai.Stream)
-            return ("ok", raw.status_code, _consume_sync(stream, ending))
-        with completions.with_streaming_response.create(**kwargs) as response:
-            parsed = response.parse()
-            if style == "streaming_response":
-                return ("ok", response.status_code, _dump(parsed))
-            return ("ok", response.status_code, _consume_sync(parsed, ending))
-    except (openai.APIError, UserError) as error:
-        return _outcome_of_error(error)
-
-
-# --- async ------------------------------------------------------------------------------------------------
-async def _consume_async(stream: Any, ending: str) -> list[Any]:
-    seen: list[Any] = []
-    if ending == "early_close":
-        seen.append(_dump(await stream.__anext__()))
-        await stream.close()
-    elif ending == "break_in_with":
-        async with stream as entered:
-            async for chunk in entered:
-                seen.append(_dump(chunk))
-                break
-    elif ending == "gc_unconsumed":
-        seen.append(_dump(await stream.__anext__()))
-        del stream
-        gc.collect()
-    elif ending == "user_exception":
-        async with stream:
-            async for chunk in stream:
-                seen.append(_dump(chunk))
-                raise UserError("application bug")
-    else:
-        seen.extend([_dump(chunk) async for chunk in stream])
-    return seen
-
-
-async def run_async(client: openai.AsyncOpenAI, style: str, ending: str) -> tuple[Any, ...]:
-    completions = client.chat.completions
-    kwargs = _request(style, ending)
-    try:
-        if style == "plain":
-            return ("ok", _dump(await completions.create(**kwargs)))
-        if style == "stream":
-            stream = await completions.create(**kwargs)
-            assert isinstance(stream, openai.AsyncStream)
-            return ("ok", await _consume_async(stream, ending))
-        if style == "raw":
-            raw = await completions.with_raw_response.create(**kwargs)
-            return ("ok", raw.status_code, raw.headers.get("content-type"), _dump(raw.parse()))
-        if style == "raw_stream":
-            raw = await completions.with_raw_response.create(**kwargs)
-            stream = raw.parse()
-            assert isinstance(stream, openai.AsyncStream)
-            return ("ok", raw.status_code, await _consume_async(stream, ending))
-        async with completions.with_streaming_response.create(**kwargs) as response:
-            parsed = await response.parse()
-            if style == "streaming_response":
-                return ("ok", response.status_code, _dump(parsed))
-            return ("ok", response.status_code, await _consume_async(parsed, ending))
-    except (openai.APIError, UserError) as error:
-        return _outcome_of_error(error)
-
-
-# --- the matrix -------------------------------------------------------------------------------------------
 def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]) -> None:
-    spans = pipeline.genai_spans()
-    assert len(spans) == 1, f"expected exactly one GenAI span, got {[s.name for s in spans]}"
-    span = spans[0]
-    attributes = dict(span.attributes or {})
-    assert span.name == "chat gpt-4o-mini"
-    assert attributes["gen_ai.provider.name"] == "openai"
+    call = CallSpan.only_one(pipeline, name="chat gpt-4o-mini", provider="openai")
     if ending in FAILURES:
-        assert span.status.status_code.name == "ERROR"
-        assert attributes["error.type"] == outcome[1]
-        assert "gen_ai.usage.cost.amount" not in attributes
+        call.check_failed(outcome)
         return
-    assert span.status.status_code.name == "UNSET"
-    assert "error.type" not in attributes
-    streaming = style.endswith("stream")
-    if streaming:
-        assert attributes["gen_ai.request.stream"] is True
-        assert attributes["tokenomics.stream.completed"] is (ending == "success")
-        assert attributes["gen_ai.response.time_to_first_chunk"] > 0
+    call.check_not_failed(streaming=style.endswith("stream"), ending=ending)
+    attributes = call.attributes
     if ending == "success":
         assert attributes["gen_ai.usage.input_tokens"] > 0
         assert attributes["gen_ai.usage.output_tokens"] > 0
@@ -189,37 +64,22 @@ def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]
         assert attributes["gen_ai.usage.cost.amount"] > 0
         assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
     else:  # ended early: the usage chunk never arrived, so the call is unpriced, not priced at 0
-        assert attributes["tokenomics.usage.reported"] is False
-        assert attributes["tokenomics.cost.status"] == "unpriced"
-        assert attributes["tokenomics.cost.unpriced_reason"] == "no_usage"
-        assert "gen_ai.usage.cost.amount" not in attributes
+        call.check_unpriced_without_usage()
 
 
 @pytest.mark.parametrize(("style", "ending"), _cases())
 def test_sync_matrix(fake: Any, pipeline: Any, instrument_openai: Any, style: str, ending: str) -> None:
-    def client() -> openai.OpenAI:
-        return openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0)
+    def run() -> tuple[Any, ...]:
+        client = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0)
+        return SDK.run_sync(client.chat.completions, _request(style, ending), style, ending)
 
-    expected = run_sync(client(), style, ending)
-    instrument_openai()
-    actual = run_sync(client(), style, ending)
-    gc.collect()
-    assert actual == expected
-    _check_span(pipeline, style, ending, actual)
+    _check_span(pipeline, style, ending, same_as_uninstrumented(run, instrument_openai))
 
 
 @pytest.mark.parametrize(("style", "ending"), _cases())
 def test_async_matrix(fake: Any, pipeline: Any, instrument_openai: Any, style: str, ending: str) -> None:
-    async def scenario() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        def client() -> openai.AsyncOpenAI:
-            return openai.AsyncOpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0)
+    async def run() -> tuple[Any, ...]:
+        client = openai.AsyncOpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0)
+        return await SDK.run_async(client.chat.completions, _request(style, ending), style, ending)
 
-        expected = await run_async(client(), style, ending)
-        instrument_openai()
-        actual = await run_async(client(), style, ending)
-        return expected, actual
-
-    expected, actual = asyncio.run(scenario())
-    gc.collect()
-    assert actual == expected
-    _check_span(pipeline, style, ending, actual)
+    _check_span(pipeline, style, ending, same_as_uninstrumented_async(run, instrument_openai))

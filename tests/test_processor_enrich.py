@@ -318,3 +318,57 @@ def test_stats_count_each_outcome_and_reason(enricher: SpanEnricher) -> None:
     assert snapshot["unpriced.unknown_model"] == 1
     labels = {tuple(sorted(labels.items())): value for value, labels in enricher.stats.observations()}
     assert labels[(("tokenomics.processor.outcome", "skipped"), ("tokenomics.processor.reason", "not_genai"))] == 2
+
+
+# --- compact cost attributes (a host where each written attribute costs) --------------------------------
+
+
+def test_compact_writes_only_amount_currency_source_status(book: PriceBook) -> None:
+    r = rates(book, "openai", "gpt-4o-2024-08-06")
+    expected = (176 * r["input"] + 1024 * r["cache_read"] + 150 * r["output"]) / MTOK
+    result = SpanEnricher(book, cost_attributes="compact").enrich(OTEL_CURRENT_OPENAI, start_time_unix_nano=WHEN_NS)
+    assert result.outcome == "priced"
+    assert set(result.attributes) == {
+        "gen_ai.usage.cost.amount",
+        "gen_ai.usage.cost.currency",
+        "gen_ai.usage.cost.source",
+        "tokenomics.cost.status",
+    }
+    assert result.attributes["gen_ai.usage.cost.amount"] == pytest.approx(expected, rel=1e-9)
+    assert result.amount == pytest.approx(expected, rel=1e-9)
+
+
+def test_compact_still_adds_the_conventions_token_counts_a_report_reads(book: PriceBook) -> None:
+    # OpenInference writes llm.token_count.*: `otel-tokenomics report` needs gen_ai.usage.input/output_tokens.
+    result = SpanEnricher(book, cost_attributes="compact").enrich(OPENINFERENCE_ANTHROPIC, start_time_unix_nano=WHEN_NS)
+    added = result.attributes
+    assert added["gen_ai.usage.input_tokens"] == 2600
+    assert added["gen_ai.usage.output_tokens"] == 300
+    assert "tokenomics.usage.input_uncached_tokens" not in added
+    assert "tokenomics.cost.input" not in added
+    assert added["tokenomics.cost.status"] == "priced"
+
+
+def test_compact_unpriced_span_says_why(book: PriceBook) -> None:
+    span = {**OTEL_CURRENT_OPENAI, "gen_ai.response.model": "no-such-model-xyz", "gen_ai.request.model": "no-such"}
+    result = SpanEnricher(book, cost_attributes="compact").enrich(span, start_time_unix_nano=WHEN_NS)
+    assert result.outcome == "unpriced"
+    assert result.attributes["tokenomics.cost.status"] == "unpriced"
+    assert result.attributes["tokenomics.cost.unpriced_reason"] == result.reason
+    assert "gen_ai.usage.cost.amount" not in result.attributes
+
+
+def test_unknown_cost_attributes_mode_is_refused_by_name(book: PriceBook) -> None:
+    with pytest.raises(ValueError, match="cost_attributes must be one of full, compact, got 'small'"):
+        SpanEnricher(book, cost_attributes="small")
+
+
+def test_values_outside_value_keys_are_not_needed(enricher: SpanEnricher, book: PriceBook) -> None:
+    # The Rotel host reads only VALUE_KEYS' values and passes None for the other keys: same verdict.
+    from otel_tokenomics.processor.dialects import VALUE_KEYS
+
+    placeholders = {key: (value if key in VALUE_KEYS else None) for key, value in OTEL_CURRENT_OPENAI.items()}
+    assert placeholders["server.port"] is None
+    full = enricher.enrich(OTEL_CURRENT_OPENAI, start_time_unix_nano=WHEN_NS)
+    partial = enricher.enrich(placeholders, start_time_unix_nano=WHEN_NS)
+    assert partial == full

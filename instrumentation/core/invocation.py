@@ -25,6 +25,8 @@ __all__ = ["Invocation"]
 
 class Invocation:
     __slots__ = (
+        "absorbed",
+        "absorbed_requests",
         "attributes",
         "budget_state",
         "capture_content",
@@ -95,6 +97,19 @@ class Invocation:
         # Call guards (budgets).
         self.refusal: BaseException | None = None
         self.budget_state: Any = None
+        # Round trips the SDK sent inside this call (`Target.absorb_usage`): each one's usage, and how many.
+        self.absorbed: list[Usage] | None = None
+        self.absorbed_requests = 0
+
+    def absorb(self, usage: Usage | None) -> None:
+        """Count one request the SDK sent on this call's behalf; its usage is billed on top of the others'."""
+        self.absorbed_requests += 1
+        if usage is None:
+            return
+        if self.absorbed is None:
+            self.absorbed = [usage]
+        else:
+            self.absorbed.append(usage)
 
     def on_chunk(self, chunk: Any) -> bool:
         """Feed one stream chunk to the reader; True means hide it from the caller. Never raises."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from otel_tokenomics.instrumentation.core.invocation import Invocation
+    from otel_tokenomics.semconv.usage import Usage
 
 __all__ = ["CallGuard", "Endpoint", "ProviderAdapter", "ResultKind", "StreamReader", "Target"]
 
@@ -67,6 +68,12 @@ class Target:
     per call from `(instance, args, kwargs)` and returns it with the request's parameter dict (the very dict that
     is sent, so a guard's model swap reaches the provider); `(None, {})` lets the call pass through untouched.
     Without `select`, every call is `endpoint` and its parameters are the call's keyword arguments.
+
+    `absorb_usage` marks a private per-request method that an SDK may call several times inside one public call
+    (Gemini's automatic function calling: ask, run the function, ask again). It never owns a span: run inside an
+    instrumented non-stream call, the usage it reads from each response (`absorb_usage(response)`, None when
+    there is none) is added to that outer call, which then reports the sum of its round trips and prices each one
+    on its own (see wrapper.py). Outside an instrumented call it passes straight through.
     """
 
     module: str
@@ -74,6 +81,7 @@ class Target:
     endpoint: Endpoint | None = None
     is_async: bool = False
     select: Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[Endpoint | None, dict[str, Any]]] | None = None
+    absorb_usage: Callable[[Any], Usage | None] | None = None
 
 
 class CallGuard(Protocol):

@@ -20,6 +20,7 @@ from otel_tokenomics.instrumentation.core.guard import report_internal_error
 from otel_tokenomics.instrumentation.core.instruments import SCHEMA_URL, instruments_for
 from otel_tokenomics.instrumentation.core.invocation import Invocation
 from otel_tokenomics.semconv import attributes as attr
+from otel_tokenomics.semconv.attributes import CostStatus
 from otel_tokenomics.semconv.prices.cost import Cost
 from otel_tokenomics.semconv.usage import Usage
 
@@ -144,6 +145,11 @@ class Telemetry:
             self.time_to_first_chunk.record(ttfc, metric_attributes)
         if invocation.stream_completed is not None:
             attributes[attr.TOKENOMICS_STREAM_COMPLETED] = invocation.stream_completed
+        if invocation.absorbed_requests:
+            attributes[attr.TOKENOMICS_USAGE_REQUESTS] = invocation.absorbed_requests
+            if invocation.absorbed:
+                # The final response is the last round trip's: the sum of all of them replaces it.
+                invocation.usage = _sum_usage(invocation.absorbed)
 
         if error is not None:
             error_type = _error_type(error)
@@ -154,6 +160,8 @@ class Telemetry:
                 attributes["http.response.status_code"] = status_code
             # The message is left out on purpose: provider errors can echo (masked) keys back.
             span.set_status(Status(StatusCode.ERROR, error_type))
+            if invocation.absorbed:  # round trips answered before the failure were billed all the same
+                self._usage_and_cost(invocation, attributes, metric_set)
             self._content(invocation, span, attributes)
             span.set_attributes(attributes)
             self.duration.record(duration, metric_attributes)
@@ -161,6 +169,12 @@ class Telemetry:
 
         if invocation.response_model:
             attributes[attr.GEN_AI_RESPONSE_MODEL] = invocation.response_model
+        self._usage_and_cost(invocation, attributes, metric_set)
+        self._content(invocation, span, attributes)
+        span.set_attributes(attributes)
+        self.duration.record(duration, metric_attributes)
+
+    def _usage_and_cost(self, invocation: Invocation, attributes: dict[str, Any], metric_set: MetricAttributes) -> None:
         usage = invocation.usage
         attributes[attr.TOKENOMICS_USAGE_REPORTED] = usage is not None
         if usage is not None:
@@ -168,24 +182,17 @@ class Telemetry:
             self.token_usage.record(usage.input_tokens, metric_set.input)
             self.token_usage.record(usage.output_tokens, metric_set.output)
         self._cost(invocation, attributes, metric_set)
-        self._content(invocation, span, attributes)
-        span.set_attributes(attributes)
-        self.duration.record(duration, metric_attributes)
 
     def _cost(self, invocation: Invocation, attributes: dict[str, Any], metric_set: MetricAttributes) -> None:
-        if invocation.provider_cost is not None:
+        absorbed = invocation.absorbed
+        if absorbed is not None and len(absorbed) > 1:
+            # Each round trip is billed on its own: a tier (Gemini's >200k prompt rate) applies per request,
+            # never to the sum of them.
+            cost = _sum_costs([self._price(invocation, usage) for usage in absorbed])
+        elif invocation.provider_cost is not None:
             cost = Cost.reported_by_provider(invocation.provider_cost)
         else:
-            cost = self.price_book.cost(
-                invocation.usage or _NO_USAGE,
-                provider=invocation.provider,
-                model=invocation.response_model,
-                request_model=invocation.request_model,
-                server_address=invocation.server_address,
-                service_tier=invocation.service_tier,
-                when=invocation.started_epoch,
-                self_hosted=invocation.self_hosted,
-            )
+            cost = self._price(invocation, invocation.usage or _NO_USAGE)
         invocation.cost = cost
         attributes.update(cost.span_attributes())
         amount = cost.amount
@@ -198,6 +205,18 @@ class Telemetry:
         cost_attributes = metric_set.with_currency(cost.currency)
         self.cost_histogram.record(amount, cost_attributes)
         self.cost_totals.add((metric_set.key, cost.currency), cost_attributes, amount)
+
+    def _price(self, invocation: Invocation, usage: Usage) -> Cost:
+        return self.price_book.cost(
+            usage,
+            provider=invocation.provider,
+            model=invocation.response_model,
+            request_model=invocation.request_model,
+            server_address=invocation.server_address,
+            service_tier=invocation.service_tier,
+            when=invocation.started_epoch,
+            self_hosted=invocation.self_hosted,
+        )
 
     def _content(self, invocation: Invocation, span: Any, attributes: dict[str, Any]) -> None:
         """Prompts and completions, only when the user opted in; serialized once, here."""
@@ -261,6 +280,30 @@ class MetricAttributes:
         if found is None:
             found = self.by_currency[currency] = {**self.base, attr.GEN_AI_USAGE_COST_CURRENCY: currency}
         return found
+
+
+def _sum_usage(usages: list[Usage]) -> Usage:
+    total = usages[0]
+    for usage in usages[1:]:
+        total = total + usage
+    return total
+
+
+def _sum_costs(costs: list[Cost]) -> Cost:
+    """One call's cost from its round trips'; one unpriced round trip leaves the call unpriced (no partial sum)."""
+    for cost in costs:
+        if cost.amount is None:
+            return cost
+    first = costs[0]
+    status = CostStatus.PRICED if any(cost.status == CostStatus.PRICED for cost in costs) else first.status
+    return first._replace(
+        status=status,
+        amount=sum(cost.amount or 0.0 for cost in costs),
+        input=sum(cost.input or 0.0 for cost in costs),
+        cache_read=sum(cost.cache_read or 0.0 for cost in costs),
+        cache_write=sum(cost.cache_write or 0.0 for cost in costs),
+        output=sum(cost.output or 0.0 for cost in costs),
+    )
 
 
 def _http_status(error: BaseException) -> int | None:

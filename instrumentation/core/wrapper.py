@@ -6,6 +6,17 @@ the same request. The **outermost** call owns the one GenAI span; inner calls pa
 this, tokens and cost are counted twice (a frequent complaint against peers). OpenTelemetry's own
 "suppress instrumentation" context key is honoured as well.
 
+Absorbed calls (`Target.absorb_usage`): some SDKs send several requests inside one public call (Gemini's
+automatic function calling), and the public call's final response reports only the last one. The SDK's private
+per-request method is then wrapped to *absorb*: it never owns a span, and when it runs inside an instrumented
+non-stream call its response's usage is added to that call (`Invocation.absorb`), which reports the sum of its
+round trips (`tokenomics.usage.requests`). The context variable holds the outer invocation itself, so the inner
+wrapper finds it with one lookup and nothing else; outside an instrumented call (no public method around it,
+instrumentation suppressed) the private method passes straight through without a span, because the public
+method is the one seam where a user's operation is known. A streamed outer call is left to its stream reader,
+which already sees every round trip's chunks. A round trip inside another one (a private method delegating to
+another wrapped one) is counted once, by the outermost, like spans.
+
 A wrapper stays callable after `uninstrument()` where the SDK captured a bound method earlier (its
 `with_raw_response` objects do), so it checks `telemetry.enabled` and then passes straight through.
 
@@ -25,30 +36,32 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_tokenomics.instrumentation.core.guard import report_internal_error
+from otel_tokenomics.instrumentation.core.invocation import Invocation
 from otel_tokenomics.instrumentation.core.responses import handle_result
 from otel_tokenomics.instrumentation.core.spec import Endpoint, ProviderAdapter, Target
 from otel_tokenomics.instrumentation.core.telemetry import Telemetry
 
 __all__ = ["inside_instrumented_call", "make_wrapper"]
 
-_ACTIVE: ContextVar[bool] = ContextVar("otel_tokenomics_active_call", default=False)
+_ACTIVE: ContextVar[Invocation | None] = ContextVar("otel_tokenomics_active_call", default=None)
+_IN_ROUND_TRIP: ContextVar[bool] = ContextVar("otel_tokenomics_round_trip", default=False)
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 def inside_instrumented_call() -> bool:
     """True while an instrumented GenAI call is in progress in this context."""
-    return _ACTIVE.get()
+    return _ACTIVE.get() is not None
 
 
 def _enter(telemetry: Telemetry, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Any:
-    if not telemetry.enabled or _ACTIVE.get() or not is_instrumentation_enabled():
+    if not telemetry.enabled or _ACTIVE.get() is not None or not is_instrumentation_enabled():
         return None
     invocation = telemetry.begin(endpoint, instance, kwargs)
     if invocation is None:
         return None
     try:
-        tokens = (_ACTIVE.set(True), otel_context.attach(trace.set_span_in_context(invocation.span)))
+        tokens = (_ACTIVE.set(invocation), otel_context.attach(trace.set_span_in_context(invocation.span)))
     except Exception:
         report_internal_error("context attach")
         invocation.finish()
@@ -64,7 +77,64 @@ def _exit(tokens: tuple[Any, Any]) -> None:
         report_internal_error("context detach")
 
 
+def _absorbing_outer() -> Invocation | None:
+    """The instrumented non-stream call a round trip belongs to; None inside another round trip (counted once)."""
+    outer = _ACTIVE.get()
+    if outer is None or outer.stream or outer.finished or _IN_ROUND_TRIP.get():
+        return None
+    return outer
+
+
+def _absorb(outer: Invocation, read_usage: Callable[[Any], Any], response: Any) -> None:
+    try:
+        usage = read_usage(response)
+    except Exception:
+        report_internal_error("nested usage reader")
+        usage = None  # the round trip still happened: count it, without the usage we could not read
+    try:
+        outer.absorb(usage)
+    except Exception:
+        report_internal_error("nested usage")
+
+
+def make_absorbing_wrapper(target: Target) -> Wrapper:
+    """The wrapper of a `Target.absorb_usage` method: no span; its usage goes to the outer call, if there is one."""
+    read_usage: Callable[[Any], Any] = target.absorb_usage  # type: ignore[assignment]
+
+    if target.is_async:
+
+        async def async_absorbing(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            outer = _absorbing_outer()
+            if outer is None:
+                return await wrapped(*args, **kwargs)
+            token = _IN_ROUND_TRIP.set(True)
+            try:
+                response = await wrapped(*args, **kwargs)
+            finally:
+                _IN_ROUND_TRIP.reset(token)
+            _absorb(outer, read_usage, response)
+            return response
+
+        return async_absorbing
+
+    def sync_absorbing(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        outer = _absorbing_outer()
+        if outer is None:
+            return wrapped(*args, **kwargs)
+        token = _IN_ROUND_TRIP.set(True)
+        try:
+            response = wrapped(*args, **kwargs)
+        finally:
+            _IN_ROUND_TRIP.reset(token)
+        _absorb(outer, read_usage, response)
+        return response
+
+    return sync_absorbing
+
+
 def make_wrapper(telemetry: Telemetry, adapter: ProviderAdapter, target: Target) -> Wrapper:
+    if target.absorb_usage is not None:
+        return make_absorbing_wrapper(target)
     endpoint = target.endpoint
     select = target.select
 

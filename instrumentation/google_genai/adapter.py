@@ -1,10 +1,16 @@
 """What to wrap in the `google-genai` SDK, and how to tell its return values apart.
 
-Wrapped at the public `Models`/`AsyncModels` methods (`client.models.*`, `client.aio.models.*`), the seam where
-one user call is one operation: `generate_content` may send several requests through the private
-`_generate_content` (automatic function calling, automatic continuation), and wrapping that instead would give
-one span per round trip. `Chat.send_message*` delegates to these methods, so chats are covered too. Only the
-public methods are wrapped, so the nested-call rule of the core never has to drop an inner span.
+Spans are made at the public `Models`/`AsyncModels` methods (`client.models.*`, `client.aio.models.*`), the seam
+where one user call is one operation; `Chat.send_message*` delegates to them, so chats are covered too. But
+`generate_content` may send several requests through the private `_generate_content` (automatic function
+calling: the model asks for a function call, the SDK runs it and asks again; automatic continuation), and its
+final response reports the usage of the last request only. So `_generate_content` is wrapped as well, as an
+*absorbing* target (`Target.absorb_usage`, see the core's wrapper.py): no span of its own, each response's usage
+added to the public call's, which reports the sum and `tokenomics.usage.requests`. Both names exist from the
+floor (1.8.0) to the current 3.x. Streams are not absorbed: `GenerateStreamReader` sums the round trips it sees
+in the chunks (`_generate_content_stream` stays unwrapped, so nothing is counted twice). Chats on 3.x run the
+function-calling loop themselves, one public `generate_content` per request: a span per request there, each with
+its own usage, so totals agree; older chats (1.8 among them) leave the loop to `generate_content` (one span).
 
 Streams: the sync `generate_content_stream` is a generator function and the async one returns an async
 generator; neither sends anything until iterated, so request errors surface inside the stream proxy, which
@@ -38,6 +44,8 @@ _TARGETS = (
     Target(_MODULE, "AsyncModels.generate_content", GENERATE, is_async=True),
     Target(_MODULE, "AsyncModels.generate_content_stream", GENERATE_STREAM, is_async=True),
     Target(_MODULE, "AsyncModels.embed_content", EMBED, is_async=True),
+    Target(_MODULE, "Models._generate_content", absorb_usage=readers.generate_usage),
+    Target(_MODULE, "AsyncModels._generate_content", is_async=True, absorb_usage=readers.generate_usage),
 )
 
 

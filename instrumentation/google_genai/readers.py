@@ -34,6 +34,7 @@ __all__ = [
     "GenerateStreamReader",
     "finish_reason",
     "gemini_usage",
+    "generate_usage",
     "model_name",
     "read_embed_request",
     "read_embed_response",
@@ -224,9 +225,20 @@ def _snake_keys(value: Any) -> Any:
     return value
 
 
-def read_generate_response(invocation: Invocation, response: Any) -> None:
+def _parsed(response: Any) -> Any:
     if _field(response, "usage_metadata") is None and _field(response, "candidates") is None:
-        response = _raw_body(response) or response
+        return _raw_body(response) or response
+    return response
+
+
+def generate_usage(response: Any) -> Usage | None:
+    """The usage of one `generateContent` request: what each automatic-function-calling round trip adds."""
+    metadata = _field(_parsed(response), "usage_metadata")
+    return None if metadata is None else gemini_usage(metadata)
+
+
+def read_generate_response(invocation: Invocation, response: Any) -> None:
+    response = _parsed(response)
     _read_identity(invocation, response)
     reasons = _finish_reasons(response)
     if reasons:
