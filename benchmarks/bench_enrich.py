@@ -1,5 +1,6 @@
 """Microbenchmark of `SpanEnricher.enrich`: µs per span for a non-GenAI span, GenAI spans in several dialects,
-and a 90/10 mix (the Rotel host's target traffic). Not a test: run `python benchmarks/bench_enrich.py`.
+and a 90/10 mix (the Rotel host's target traffic), and a GenAI span with `cost_attributes="compact"`. Not a test:
+run `python benchmarks/bench_enrich.py`.
 
 Also times `looks_like_genai` on the keys alone, the pre-check a host runs before building a dict of values.
 CPU time of this process is measured (`time.process_time`), best of 5, so other load on a shared machine
@@ -71,6 +72,9 @@ def main() -> None:
     print(f"enrich OTel GenAI span             : {per_span_us(enricher, [OTEL_SPAN]):6.2f} µs")
     print(f"enrich OpenInference span          : {per_span_us(enricher, [OPENINFERENCE_SPAN]):6.2f} µs")
     print(f"enrich 90 % non-GenAI / 10 % GenAI : {per_span_us(enricher, mixed):6.2f} µs per span")
+    compact = SpanEnricher(book, cost_attributes="compact")
+    compact.enrich(OTEL_SPAN)
+    print(f"enrich OTel GenAI span, compact    : {per_span_us(compact, [OTEL_SPAN]):6.2f} µs (4 cost attributes)")
 
 
 if __name__ == "__main__":

@@ -630,7 +630,5 @@ def _usage(
         input_tokens += cache_read + cache_write
     elif not dialect.reasoning_in_output:
         output_tokens += reasoning
-    return Usage(
-        max(input_tokens, cache_read + cache_write), max(output_tokens, reasoning), cache_read, cache_write, 0,
-        reasoning, 0, 0,
-    )
+    total_input = max(input_tokens, cache_read + cache_write)
+    return Usage(total_input, max(output_tokens, reasoning), cache_read, cache_write, 0, reasoning, 0, 0)

@@ -184,9 +184,7 @@ class SpanEnricher:
             return self._verdict(UNPRICED, cost.unpriced_reason or UnpricedReason.ERROR, added, cost, call)
         return self._verdict(PRICED, None, added, cost, call)
 
-    def _attributes(
-        self, attributes: Mapping[str, Any], call: NormalizedCall, cost: Cost
-    ) -> dict[str, AttributeValue]:
+    def _attributes(self, attributes: Mapping[str, Any], call: NormalizedCall, cost: Cost) -> dict[str, AttributeValue]:
         """Cost attributes, plus the conventions' token attributes the span does not carry yet (never
         overwriting what an instrumentation wrote), plus the dialect the span was read in (full mode)."""
         added: dict[str, AttributeValue] = {}

@@ -62,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="OTLP/HTTP base URL to export to, or file:PATH to write OTLP JSON lines (the Collector file "
         "exporter's format; metrics beside it as <stem>.metrics.jsonl)",
     )
+    parser.add_argument(
+        "--cost-attributes",
+        choices=("full", "compact"),
+        default="full",
+        help="cost attributes per LLM span: full (per-class breakdown, catalog entry, dialect; what in-app pricing "
+        "writes) or compact (amount, currency, source, status: less CPU in Rotel)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address the OTLP receivers listen on")
     parser.add_argument("--grpc-port", type=_port, default=4317, help="OTLP/gRPC receiver port (default 4317)")
     parser.add_argument("--http-port", type=_port, default=4318, help="OTLP/HTTP receiver port (default 4318)")
@@ -115,6 +122,7 @@ def handle(args: argparse.Namespace) -> int:
         price_sheets=tuple(args.price_sheet),
         log_file=args.log_file,
         stats_interval_seconds=args.stats_interval,
+        extra_environment={"OTEL_TOKENOMICS_COST_ATTRIBUTES": args.cost_attributes},
     )
     try:
         collector = Collector(options)
