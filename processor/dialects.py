@@ -45,6 +45,7 @@ from otel_tokenomics.semconv import attributes as attr
 from otel_tokenomics.semconv.usage import Usage
 
 __all__ = [
+    "CANONICAL_OPERATIONS",
     "DIALECTS",
     "GENAI_KEY_PREFIXES",
     "LLM_OPERATIONS",
@@ -94,6 +95,25 @@ LLM_OPERATIONS: frozenset[str] = frozenset(
         "ai.embedmany.doembed",
     }
 )
+
+#: Each LLM_OPERATIONS value → the conventions' `gen_ai.operation.name`, written on spans that lack it so that
+#: reports, dashboards and stored-trace queries (which select calls by that attribute) see every dialect's calls.
+#: OpenInference's `LLM` kind does not say chat or completion; chat is what nearly every such span is.
+CANONICAL_OPERATIONS: Mapping[str, str] = {
+    "chat": "chat",
+    "text_completion": "text_completion",
+    "completion": "text_completion",
+    "generate_content": "generate_content",
+    "embeddings": "embeddings",
+    "embedding": "embeddings",
+    "llm": "chat",
+    "ai.generatetext.dogenerate": "chat",
+    "ai.streamtext.dostream": "chat",
+    "ai.generateobject.dogenerate": "chat",
+    "ai.streamobject.dostream": "chat",
+    "ai.embed.doembed": "embeddings",
+    "ai.embedmany.doembed": "embeddings",
+}
 
 #: Provider names seen in the wild → OTel `gen_ai.provider.name` (what the price book maps to the catalog).
 PROVIDER_ALIASES: Mapping[str, str] = {

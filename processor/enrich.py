@@ -28,7 +28,13 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from otel_tokenomics.processor.dialects import MAX_TOKENS, NormalizedCall, looks_like_genai, normalize
+from otel_tokenomics.processor.dialects import (
+    CANONICAL_OPERATIONS,
+    MAX_TOKENS,
+    NormalizedCall,
+    looks_like_genai,
+    normalize,
+)
 from otel_tokenomics.processor.stats import (
     ALREADY_PRICED,
     PRICED,
@@ -185,14 +191,17 @@ class SpanEnricher:
         return self._verdict(PRICED, None, added, cost, call)
 
     def _attributes(self, attributes: Mapping[str, Any], call: NormalizedCall, cost: Cost) -> dict[str, AttributeValue]:
-        """Cost attributes, plus the conventions' token attributes the span does not carry yet (never
-        overwriting what an instrumentation wrote), plus the dialect the span was read in (full mode)."""
+        """Cost attributes, plus the conventions' token attributes and operation name the span does not carry yet
+        (never overwriting what an instrumentation wrote), plus the dialect the span was read in (full mode)."""
         added: dict[str, AttributeValue] = {}
         compact = self.compact
         if call.usage is not None:
             for key, value in call.usage.span_attributes().items():
                 if key not in attributes and (not compact or key.startswith(_COMPACT_USAGE_PREFIX)):
                     added[key] = value
+        if attr.GEN_AI_OPERATION_NAME not in attributes:
+            operation = CANONICAL_OPERATIONS.get(call.operation.lower()) if call.operation else None
+            added[attr.GEN_AI_OPERATION_NAME] = operation or attr.Operation.CHAT
         costs = cost.span_attributes()
         if compact:
             for key in _COMPACT_COST_KEYS:

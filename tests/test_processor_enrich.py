@@ -11,6 +11,7 @@ from test_processor_dialects import (
     HTTP_SPAN,
     LOGFIRE_OPENAI,
     OPENINFERENCE_ANTHROPIC,
+    OPENINFERENCE_EMBEDDING,
     OPENLIT_ANTHROPIC,
     OPENLLMETRY_04_ANTHROPIC,
     OPENLLMETRY_WORKFLOW,
@@ -372,3 +373,23 @@ def test_values_outside_value_keys_are_not_needed(enricher: SpanEnricher, book: 
     full = enricher.enrich(OTEL_CURRENT_OPENAI, start_time_unix_nano=WHEN_NS)
     partial = enricher.enrich(placeholders, start_time_unix_nano=WHEN_NS)
     assert partial == full
+
+
+@pytest.mark.parametrize(
+    ("attributes", "operation"),
+    [(OPENINFERENCE_ANTHROPIC, "chat"), (OPENINFERENCE_EMBEDDING, "embeddings"), (VERCEL_4_DO_GENERATE, "chat")],
+)
+def test_calls_without_an_operation_name_get_the_conventions_one(
+    enricher: SpanEnricher, attributes: dict, operation: str
+) -> None:
+    """Reports, dashboards and stored-trace queries select calls by gen_ai.operation.name: every dialect's
+    calls must carry it after enrichment, in compact mode too."""
+    assert "gen_ai.operation.name" not in attributes
+    assert enricher.enrich(attributes).attributes["gen_ai.operation.name"] == operation
+    compact = SpanEnricher(enricher.price_book, cost_attributes="compact")
+    assert compact.enrich(attributes).attributes["gen_ai.operation.name"] == operation
+
+
+def test_an_operation_name_already_on_the_span_is_never_overwritten(enricher: SpanEnricher) -> None:
+    assert "gen_ai.operation.name" in OTEL_CURRENT_OPENAI
+    assert "gen_ai.operation.name" not in enricher.enrich(OTEL_CURRENT_OPENAI).attributes
