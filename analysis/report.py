@@ -14,12 +14,18 @@ HTML) reuse the first two and only add a key function or a renderer:
 Money is summed as `Decimal` (from the float's shortest repr) so that thousands of sub-cent amounts add up
 to the figure a person would compute, and amounts in different currencies are kept apart, never added.
 An "unpriced" call (no price known) is counted, not shown as a cost of 0.
+
+Memory does not grow with the input: `aggregate` holds one total per group and a bounded window of recent call
+ids (to bill a call read twice once); `build_trace_report` folds traces not seen for a window of spans and keeps
+only the most expensive ones for the listing (`_TraceFolder`), so a multi-gigabyte file runs in the same memory
+as a small one.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
+import itertools
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -229,8 +235,8 @@ def fewer_gc_passes() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-DEDUP_WINDOW_CALLS = 200_000
-"""How many recent LLM calls `CallDeduplicator` remembers (two generations of this many, ~20 MB at most)."""
+DEDUP_WINDOW_CALLS = 100_000
+"""How many recent LLM calls `CallDeduplicator` remembers (two generations of this many, ~25 MB at most)."""
 
 
 class CallDeduplicator:
@@ -271,9 +277,14 @@ def _llm_spans(records: Iterable[SpanRecord]) -> Iterator[SpanRecord]:
         yield from records
 
 
-def _batches(records: Iterable[SpanRecord]) -> Iterator[Iterable[SpanRecord]]:
-    """`records` as an iterator of batches: an `OtlpReader`'s lines, else one batch of everything."""
-    return records.batches() if isinstance(records, OtlpReader) else iter((records,))
+def _batches(records: Iterable[SpanRecord], size: int = 1024) -> Iterator[list[SpanRecord]]:
+    """`records` in lists: an `OtlpReader`'s lines, else chunks of `size`."""
+    if isinstance(records, OtlpReader):
+        yield from records.batches()
+        return
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def aggregate(
@@ -383,30 +394,25 @@ class _TraceAccumulator:
         self.root_name = ""
         self.span_count = 0
         self.totals: CostTotals | None = None
-        self.call_ids: set[str] | None = None
+        self.call_ids: str | set[str] | None = None  # the span ids of its LLM calls
         self.last_seen = 0
         self.counted = False  # already counted in the report's number of traces
         self.split = False
 
-    def add_span(self, record: SpanRecord) -> None:
-        self.span_count += 1
-        start = record.start_ns
-        if start < self.first_start:
-            self.first_start = start
-            self.first_name = record.name
-        if record.end_ns > self.last_end:
-            self.last_end = record.end_ns
-        if not record.parent_span_id and (self.root_start is None or start < self.root_start):
-            self.root_start, self.root_end, self.root_name = start, record.end_ns, record.name
-
     def first_time(self, span_id: str) -> bool:
         """False when this LLM call of the trace was already seen (a duplicate)."""
-        if self.call_ids is None:
-            self.call_ids = {span_id}
+        seen = self.call_ids
+        if seen is None:
+            self.call_ids = span_id  # most traces have one call: no set for them
             return True
-        if span_id in self.call_ids:
+        if isinstance(seen, str):
+            if seen == span_id:
+                return False
+            self.call_ids = {seen, span_id}
+            return True
+        if span_id in seen:
             return False
-        self.call_ids.add(span_id)
+        seen.add(span_id)
         return True
 
     def add_call(self, call: CallCost) -> None:
@@ -494,7 +500,7 @@ class TraceReport:
     late_spans: int = 0
     """Spans read after their trace had been folded and dropped from the listing (see `build_trace_report`)."""
     split_traces: int = 0
-    """Traces those late spans belonged to: counted in the totals, missing from the listing."""
+    """Traces those late spans belonged to (a trace split twice counts twice): in the totals, not listed."""
 
     def top(self, limit: int | None) -> list[TraceSummary]:
         """The first `limit` rows (all when `limit` is None)."""
@@ -628,19 +634,29 @@ def _consume(
     duplicates = 0
     operations = LLM_OPERATIONS
     sweep_every = max(1, folder.window // 4) if folder.window is not None else 0
-    next_sweep = sweep_every or -1
-    position = 0
-    for batch in _batches(records):  # nested loops: no generator step per span
+    next_sweep = sweep_every if sweep_every else float("inf")
+    position = 0  # spans read to the end of the current batch: the window counts whole batches (input lines)
+    chunk = max(1, min(1024, sweep_every // 2)) if sweep_every else 1024
+    for batch in _batches(records, chunk):  # nested loops: no generator step per span
+        if position >= next_sweep:
+            folder.fold_idle(position)
+            next_sweep = position + sweep_every
+        position += len(batch)
         for record in batch:
-            position += 1
-            if position == next_sweep:
-                folder.fold_idle(position)
-                next_sweep += sweep_every
             accumulator = open_traces.get(record.trace_id)
             if accumulator is None:
                 accumulator = folder.start(record)
             accumulator.last_seen = position
-            accumulator.add_span(record)
+            # Inlined, not a method of the accumulator: this runs for every span.
+            accumulator.span_count += 1
+            start = record.start_ns
+            if start < accumulator.first_start:
+                accumulator.first_start = start
+                accumulator.first_name = record.name
+            if record.end_ns > accumulator.last_end:
+                accumulator.last_end = record.end_ns
+            if not record.parent_span_id and (accumulator.root_start is None or start < accumulator.root_start):
+                accumulator.root_start, accumulator.root_end, accumulator.root_name = start, record.end_ns, record.name
             if accumulator.split:
                 folder.late_spans += 1
             attributes = record.attributes

@@ -162,3 +162,53 @@ def test_the_call_deduplicator_forgets_only_after_two_generations() -> None:
     assert [seen.first_time(c) for c in calls[3:]] == [True, True]
     assert seen.first_time(calls[0])  # four calls later: forgotten, billed again (documented limit)
     assert seen.duplicates == 1
+
+
+def _otlp_line(trace: int) -> str:
+    """One OTLP/JSON export request: a root span and one priced chat call costing `trace` micro-dollars."""
+    trace_id = _trace_id(trace)
+    start = 1_763_900_000_000_000_000 + trace * 1_000_000
+
+    def span(span_id: str, parent: str, name: str, attributes: dict[str, object]) -> dict[str, object]:
+        values = [
+            {"key": key, "value": {"doubleValue": value} if isinstance(value, float) else {"stringValue": value}}
+            for key, value in attributes.items()
+        ]
+        return {
+            "traceId": trace_id,
+            "spanId": span_id,
+            "parentSpanId": parent,
+            "name": name,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 500_000),
+            "attributes": values,
+        }
+
+    chat = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.cost.amount": trace / 1e6,
+        "gen_ai.usage.cost.currency": "USD",
+    }
+    spans = [span(f"{trace:016x}", "", "POST /ask", {}), span(f"{trace + 1:016x}", f"{trace:016x}", "chat", chat)]
+    return json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": spans}]}]})
+
+
+def test_cli_lists_1000_traces_by_default_and_every_trace_with_all_traces(tmp_path, capsys) -> None:
+    """A user listing 1,200 traces gets the 1,000 most expensive by default, all 1,200 with --all-traces, and
+    N with --top N."""
+    from otel_tokenomics.cli import main
+
+    path = tmp_path / "traces.jsonl"
+    path.write_text("\n".join(_otlp_line(trace) for trace in range(1, 1201)) + "\n")
+
+    def traces(*options: str) -> list[dict[str, object]]:
+        assert main(["report", str(path), "--format", "json", "--no-progress", *options]) == 0
+        return json.loads(capsys.readouterr().out)["traces"]
+
+    default = traces()
+    assert len(default) == 1000
+    assert default[0]["trace_id"] == _trace_id(1200)  # the most expensive first
+    assert len(traces("--all-traces")) == 1200
+    assert len(traces("--top", "1100")) == 1100

@@ -71,6 +71,12 @@ def register(subparsers: Any) -> None:
         "--no-pricing", action="store_true", help="use only the costs on the spans; do not price calls without one"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    parser.add_argument(
+        "--all-traces",
+        action="store_true",
+        help="--by trace: keep every trace's row in memory (exact rows for all traces; memory grows with their "
+        "number) instead of the most expensive ones",
+    )
     add_filter_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from otel_tokenomics.analysis.groups import UnpricedRecorder, group_key
     from otel_tokenomics.analysis.otlp_reader import OtlpReader
     from otel_tokenomics.analysis.render import render, render_groups, render_unpriced, render_unpriced_summary
-    from otel_tokenomics.analysis.report import aggregate, build_trace_report
+    from otel_tokenomics.analysis.report import DEFAULT_FOLD_WINDOW, DEFAULT_TRACE_ROWS, aggregate, build_trace_report
 
     try:
         span_filter = SpanFilter.from_args(args)
@@ -108,7 +114,15 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "html":
         text = _html(args, reader, cost, include)
     elif args.by == "trace":
-        report = build_trace_report(reader, stats=reader.stats, problems=reader.problems, cost=cost, include=include)
+        report = build_trace_report(
+            reader,
+            stats=reader.stats,
+            problems=reader.problems,
+            cost=cost,
+            include=include,
+            top=None if args.all_traces else max(args.top or 0, DEFAULT_TRACE_ROWS),
+            window=None if args.all_traces else DEFAULT_FOLD_WINDOW,
+        )
         text = render(report, args.format, top=args.top)
     else:
         groups = aggregate(reader, group_key(args.by), cost=cost, include=include)
