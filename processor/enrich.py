@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from otel_tokenomics.processor.dialects import (
     CANONICAL_OPERATIONS,
+    LLM_OPERATIONS,
     MAX_TOKENS,
     NormalizedCall,
     looks_like_genai,
@@ -151,6 +152,9 @@ class SpanEnricher:
 
     def _enrich(self, attributes: Mapping[str, Any], start_time_unix_nano: int) -> Enrichment:
         if attr.TOKENOMICS_COST_STATUS in attributes:
+            operation = attributes.get(attr.GEN_AI_OPERATION_NAME)
+            if isinstance(operation, str) and operation.lower() not in LLM_OPERATIONS:
+                return _NOT_LLM_CALL  # e.g. an invoke_agent span summing its calls' cost: never counted again
             return _already_priced(attributes)
         call = normalize(attributes, genai_checked=True)
         if call is None:
@@ -232,12 +236,31 @@ class SpanEnricher:
 def _already_priced(attributes: Mapping[str, Any]) -> Enrichment:
     amount = attributes.get(attr.GEN_AI_USAGE_COST_AMOUNT)
     status = attributes.get(attr.TOKENOMICS_COST_STATUS)
+    currency = attributes.get(attr.GEN_AI_USAGE_COST_CURRENCY)
+    currency = currency if isinstance(currency, str) and currency else None
     priced = (
         status in (CostStatus.PRICED, CostStatus.FREE)
         and isinstance(amount, int | float)
         and not isinstance(amount, bool)
         and math.isfinite(amount)
         and amount >= 0
+    )
+    if priced:
+        value: float | None = float(amount)  # type: ignore[arg-type]
+        currency = currency or "USD"
+    elif status == CostStatus.FREE and amount is None:
+        value = 0.0  # free without an amount (self-hosted): costs nothing in any currency, and is not unpriced
+    else:
+        value, currency = None, None
+    return Enrichment(
+        ALREADY_PRICED,
+        None,
+        {},
+        value,
+        currency,
+        _read_count(attributes.get(attr.GEN_AI_USAGE_INPUT_TOKENS)),
+        _read_count(attributes.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS)),
+        True,
     )
     currency = attributes.get(attr.GEN_AI_USAGE_COST_CURRENCY)
     return Enrichment(

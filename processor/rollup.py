@@ -77,6 +77,8 @@ class TraceTotals:
         amount = enrichment.amount
         if amount is None:
             self.unpriced_calls += 1
+        elif enrichment.currency is None and not amount:
+            pass  # free without a currency: adds nothing in any currency
         else:
             currency = enrichment.currency or "USD"
             self.amounts[currency] = self.amounts.get(currency, 0.0) + amount

@@ -1,8 +1,9 @@
 """The ClickHouse queries in collector-config/clickhouse/ give the report's answers, run on chDB (in-process).
 
 The fixture spans are loaded into Rotel's `otel_traces` layout (attributes as Map(String, String), as the
-exporter writes them); each query's result is compared with `report` on the same spans, without report-time
-pricing (SQL has no price book).
+exporter writes them), with each trace's root span carrying the per-trace roll-up the collector attaches
+(`processor.rollup.TraceRollup`); each query's result is compared with `report` on the same spans, without
+report-time pricing (SQL has no price book).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import pytest
 
 from otel_tokenomics.analysis.groups import UnpricedRecorder, group_key
 from otel_tokenomics.analysis.otlp_reader import OtlpReader, SpanRecord
+from otel_tokenomics.analysis.pricing import SpanPricer
 from otel_tokenomics.analysis.report import aggregate, build_trace_report, call_cost
+from otel_tokenomics.processor.enrich import SpanEnricher
+from otel_tokenomics.processor.rollup import TraceRollup, TraceTotals
 
 chdb_session = pytest.importorskip(
     "chdb.session", reason="chdb (dev extra) is not installed on this machine; CI installs it"
@@ -33,9 +37,26 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    if isinstance(value, tuple | dict):
+    if isinstance(value, tuple | list | dict):
         return json.dumps(value)
     return str(value)
+
+
+def _with_rollup(records: list[SpanRecord]) -> list[SpanRecord]:
+    """The records as the collector stores them: each trace's root span carries `tokenomics.trace.*`."""
+
+    def attach(record: SpanRecord, totals: TraceTotals) -> SpanRecord:
+        record.attributes = {**record.attributes, **totals.span_attributes()}
+        return record
+
+    rollup: TraceRollup[SpanRecord] = TraceRollup(attach, wait_seconds=3600)
+    enricher = SpanEnricher()
+    released = []
+    for record in records:
+        facts = enricher.enrich(record.attributes, start_time_unix_nano=record.start_ns)
+        released += rollup.add(record, record.trace_id, facts, is_root=not record.parent_span_id)
+    released += rollup.drain()
+    return [span for trace in released for span in trace.spans]
 
 
 def _row(record: SpanRecord) -> dict[str, Any]:
@@ -62,7 +83,7 @@ def store() -> Any:
     session = chdb_session.Session()
     session.query(SQL.joinpath("00_otel_traces_table.sql").read_text(encoding="utf-8"))
     session.query(SQL.joinpath("01_llm_calls_view.sql").read_text(encoding="utf-8"))
-    rows = "\n".join(json.dumps(_row(record)) for record in OtlpReader(FIXTURES))
+    rows = "\n".join(json.dumps(_row(record)) for record in _with_rollup(list(OtlpReader(FIXTURES))))
     session.query(f"INSERT INTO otel_traces FORMAT JSONEachRow {rows}")
     yield session
     session.close()
@@ -115,3 +136,26 @@ def test_unpriced_queries_match_the_report(store: Any) -> None:
     )
     summary = {(r["provider"], r["model"], r["reason"]): r["calls"] for r in _query(store, "unpriced_by_reason")}
     assert summary == recorder.counts
+
+
+def test_rollup_query_gives_each_traces_totals_from_its_root_span(store: Any) -> None:
+    """The collector's roll-up read from root spans alone equals the report's per-trace totals (with the report
+    pricing what the spans lack, as the collector did before rolling up)."""
+    traces = build_trace_report(OtlpReader(FIXTURES), cost=SpanPricer()).traces
+    report = {trace.trace_id: trace for trace in traces}
+    rows = _query(store, "cost_by_trace_rollup")
+    assert {row["trace_id"] for row in rows} == {t for t, trace in report.items() if trace.totals.llm_calls}
+    for row in rows:
+        trace = report[row["trace_id"]]
+        assert (row["root_span"], row["llm_calls"], row["unpriced_calls"]) == (
+            trace.root_name,
+            trace.totals.llm_calls,
+            trace.totals.unpriced_calls,
+        )
+        assert (row["input_tokens"], row["output_tokens"]) == (trace.totals.input_tokens, trace.totals.output_tokens)
+        if len(trace.totals.cost) == 1:
+            ((currency, amount),) = trace.totals.cost.items()
+            assert row["currency"] == currency
+            assert Decimal(str(row["cost"])) == pytest.approx(amount, abs=Decimal("1e-12"))
+        else:
+            assert row["cost"] is None and json.loads(row["currency"]) == sorted(trace.totals.cost)

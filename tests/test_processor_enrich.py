@@ -393,3 +393,50 @@ def test_calls_without_an_operation_name_get_the_conventions_one(
 def test_an_operation_name_already_on_the_span_is_never_overwritten(enricher: SpanEnricher) -> None:
     assert "gen_ai.operation.name" in OTEL_CURRENT_OPENAI
     assert "gen_ai.operation.name" not in enricher.enrich(OTEL_CURRENT_OPENAI).attributes
+
+
+def test_an_agent_span_carrying_its_calls_cost_is_not_a_call(enricher: SpanEnricher) -> None:
+    """Agent frameworks put the summed cost of their calls on `invoke_agent`; a roll-up that counted it as a
+    call would bill the trace twice."""
+    agent = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.input_tokens": 300,
+        "gen_ai.usage.cost.amount": 0.0015,
+        "gen_ai.usage.cost.currency": "USD",
+        "tokenomics.cost.status": "priced",
+    }
+    verdict = enricher.enrich(agent)
+    assert (verdict.outcome, verdict.reason, verdict.llm_call, verdict.attributes) == (
+        "skipped",
+        "not_llm_call",
+        False,
+        {},
+    )
+
+
+def test_a_free_call_without_an_amount_adds_nothing_and_is_not_unpriced(enricher: SpanEnricher) -> None:
+    """Self-hosted calls marked free carry no amount: the trace roll-up must neither call them unpriced nor
+    invent a currency for them."""
+    from otel_tokenomics.processor.rollup import TraceTotals
+
+    free = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "ollama",
+        "gen_ai.request.model": "llama3",
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 2,
+        "tokenomics.cost.status": "free",
+    }
+    euro = {
+        **free,
+        "gen_ai.provider.name": "openai",
+        "tokenomics.cost.status": "priced",
+        "gen_ai.usage.cost.amount": 0.25,
+        "gen_ai.usage.cost.currency": "EUR",
+    }
+    totals = TraceTotals("t")
+    totals.add(enricher.enrich(free))
+    totals.add(enricher.enrich(euro))
+    assert (totals.llm_calls, totals.unpriced_calls, totals.amounts) == (2, 0, {"EUR": 0.25})
+    assert totals.span_attributes()["tokenomics.trace.cost.currency"] == "EUR"
