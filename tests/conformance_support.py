@@ -110,6 +110,7 @@ class AppStreams:
         elif ending == "break_in_with" or ending in _BARE_LOOP_BREAKS:
             within = self._within(stream) if ending == "break_in_with" else contextlib.nullcontext(stream)
             with within as entered:
+                # `with` hands back the stream itself (instrumented: a proxy of the same SDK stream)
                 assert entered is stream or entered.__wrapped__ is stream.__wrapped__
                 for chunk in entered:
                     seen.append(self.dump(chunk))
@@ -272,12 +273,14 @@ class CallSpan:
     attributes: dict[str, Any]
 
     @classmethod
-    def only_one(cls, pipeline: Any, *, name: str, provider: str) -> CallSpan:
+    def only_one(cls, pipeline: Any, *, operation: str, model: str, provider: str) -> CallSpan:
+        """The pipeline's single GenAI span, named `{operation} {model}` as the semantic conventions say."""
         spans = pipeline.genai_spans()
         assert len(spans) == 1, f"expected exactly one GenAI span, got {[s.name for s in spans]}"
         span = spans[0]
         attributes = dict(span.attributes or {})
-        assert span.name == name, span.name
+        assert span.name == f"{operation} {model}", span.name
+        assert attributes["gen_ai.operation.name"] == operation, attributes
         assert attributes["gen_ai.provider.name"] == provider, attributes
         return cls(span, attributes)
 
@@ -303,6 +306,14 @@ class CallSpan:
             assert attributes["tokenomics.stream.completed"] is (ending == "success"), attributes
             if first_chunk:
                 assert attributes["gen_ai.response.time_to_first_chunk"] > 0, attributes
+
+    def check_priced(self) -> None:
+        """A call read to the end: its tokens both ways and a cost from the catalog."""
+        attributes = self.attributes
+        assert attributes["gen_ai.usage.input_tokens"] > 0, attributes
+        assert attributes["gen_ai.usage.output_tokens"] > 0, attributes
+        assert attributes["tokenomics.cost.status"] == "priced", attributes
+        assert attributes["gen_ai.usage.cost.amount"] > 0, attributes
 
     def check_unpriced_without_usage(self) -> None:
         """A stream left before its usage arrived is unpriced, and says why; never priced at 0."""

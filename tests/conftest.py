@@ -13,6 +13,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+# Shared conformance checks live in a helper module: let pytest show their assertion diffs too.
+pytest.register_assert_rewrite("conformance_support")
+
 
 @dataclass
 class Pipeline:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from conformance_support import MESSAGES
 
 from otel_tokenomics.fake_provider import FakeProvider
 from otel_tokenomics.fake_provider.protocols import load_protocols
@@ -24,7 +25,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 OPENAI_MODEL = "gpt-4o-mini"
 ANTHROPIC_MODEL = "claude-3-5-haiku-20241022"
-MESSAGES = [{"role": "user", "content": "Say something about token accounting."}]
+__all__ = ["ANTHROPIC_MODEL", "MESSAGES", "OPENAI_MODEL", "Backends", "backends", "instrument_litellm", "litellm"]
 
 
 @dataclass(frozen=True)

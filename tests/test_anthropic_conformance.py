@@ -11,44 +11,29 @@ import gc
 from typing import Any
 
 import anthropic
+import conformance_support as conformance
 import pytest
-from conformance_support import (
-    FAILURES,
-    FAULT_HEADERS,
-    MESSAGES,
-    STAINLESS_STYLES,
-    AppStreams,
-    CallSpan,
-    StainlessSurface,
-    UserError,
-    endings_for,
-    fake_provider_fixture,
-    instrument_fixture,
-    outcome_of_error,
-    same_as_uninstrumented,
-    same_as_uninstrumented_async,
-)
 
 from otel_tokenomics.instrumentation.anthropic import AnthropicInstrumentor
 
 MODEL = "claude-haiku-4-5"
-STYLES = (*STAINLESS_STYLES[:2], "helper", *STAINLESS_STYLES[2:])
+STYLES = (*conformance.STAINLESS_STYLES[:2], "helper", *conformance.STAINLESS_STYLES[2:])
 STREAMING = ("stream", "helper", "raw_stream", "streaming_response_stream")
 
-anthropic_fake = fake_provider_fixture("anthropic_fake", "anthropic")
-instrument_anthropic = instrument_fixture("instrument_anthropic", AnthropicInstrumentor, "anthropic")
+anthropic_fake = conformance.fake_provider_fixture("anthropic_fake", "anthropic")
+instrument_anthropic = conformance.instrument_fixture("instrument_anthropic", AnthropicInstrumentor, "anthropic")
 
 
 def _cases() -> list[tuple[str, str]]:
-    return [(style, ending) for style in STYLES for ending in endings_for(style in STREAMING)]
+    return [(style, ending) for style in STYLES for ending in conformance.endings_for(style in STREAMING)]
 
 
 def _request(style: str, ending: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"model": MODEL, "max_tokens": 200, "messages": MESSAGES}
+    kwargs: dict[str, Any] = {"model": MODEL, "max_tokens": 200, "messages": conformance.MESSAGES}
     if style in STREAMING and style != "helper":
         kwargs["stream"] = True
-    if ending in FAULT_HEADERS:
-        kwargs["extra_headers"] = FAULT_HEADERS[ending]
+    if ending in conformance.FAULT_HEADERS:
+        kwargs["extra_headers"] = conformance.FAULT_HEADERS[ending]
     return kwargs
 
 
@@ -56,8 +41,8 @@ def _dump(item: Any) -> Any:
     return item.model_dump()
 
 
-SDK = StainlessSurface(
-    AppStreams(_dump),
+SDK = conformance.StainlessSurface(
+    conformance.AppStreams(_dump),
     anthropic.Stream,
     anthropic.AsyncStream,
     (anthropic.APIError,),
@@ -88,7 +73,7 @@ def _consume_helper(manager: Any, ending: str) -> list[Any]:
             for event in stream:
                 seen.append(_dump(event))
                 if ending == "user_exception":
-                    raise UserError("application bug")
+                    raise conformance.UserError("application bug")
                 break
     return seen
 
@@ -99,8 +84,8 @@ def run_sync(client: anthropic.Anthropic, style: str, ending: str) -> tuple[Any,
         return SDK.run_sync(client.messages, kwargs, style, ending)
     try:
         return ("ok", _consume_helper(client.messages.stream(**kwargs), ending))
-    except (anthropic.APIError, UserError) as error:
-        return outcome_of_error(error)
+    except (anthropic.APIError, conformance.UserError) as error:
+        return conformance.outcome_of_error(error)
 
 
 # --- async ------------------------------------------------------------------------------------------------
@@ -125,7 +110,7 @@ async def _consume_async_helper(manager: Any, ending: str) -> list[Any]:
             async for event in stream:
                 seen.append(_dump(event))
                 if ending == "user_exception":
-                    raise UserError("application bug")
+                    raise conformance.UserError("application bug")
                 break
     return seen
 
@@ -136,16 +121,16 @@ async def run_async(client: anthropic.AsyncAnthropic, style: str, ending: str) -
         return await SDK.run_async(client.messages, kwargs, style, ending)
     try:
         return ("ok", await _consume_async_helper(client.messages.stream(**kwargs), ending))
-    except (anthropic.APIError, UserError) as error:
-        return outcome_of_error(error)
+    except (anthropic.APIError, conformance.UserError) as error:
+        return conformance.outcome_of_error(error)
 
 
 # --- the matrix -------------------------------------------------------------------------------------------
 def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]) -> None:
-    call = CallSpan.only_one(pipeline, name=f"chat {MODEL}", provider="anthropic")
+    call = conformance.CallSpan.only_one(pipeline, operation="chat", model=MODEL, provider="anthropic")
     attributes = call.attributes
     assert attributes["gen_ai.request.max_tokens"] == 200
-    if ending in FAILURES:
+    if ending in conformance.FAILURES:
         call.check_failed(outcome)
         return
     call.check_not_failed(streaming=style in STREAMING, ending=ending)
@@ -169,7 +154,7 @@ def test_sync_matrix(anthropic_fake: Any, pipeline: Any, instrument_anthropic: A
         client = anthropic.Anthropic(base_url=anthropic_fake.base_url, api_key="sk-ant-test", max_retries=0)
         return run_sync(client, style, ending)
 
-    _check_span(pipeline, style, ending, same_as_uninstrumented(run, instrument_anthropic))
+    _check_span(pipeline, style, ending, conformance.same_as_uninstrumented(run, instrument_anthropic))
 
 
 @pytest.mark.parametrize(("style", "ending"), _cases())
@@ -178,4 +163,4 @@ def test_async_matrix(anthropic_fake: Any, pipeline: Any, instrument_anthropic: 
         client = anthropic.AsyncAnthropic(base_url=anthropic_fake.base_url, api_key="sk-ant-test", max_retries=0)
         return await run_async(client, style, ending)
 
-    _check_span(pipeline, style, ending, same_as_uninstrumented_async(run, instrument_anthropic))
+    _check_span(pipeline, style, ending, conformance.same_as_uninstrumented_async(run, instrument_anthropic))

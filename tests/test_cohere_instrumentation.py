@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,10 @@ from otel_tokenomics.instrumentation.core import guard
 # The SDK's own response parsing uses a pydantic-v1 API; its deprecation warning is not ours to assert on.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated")
 
-NO_RETRIES: dict[str, Any] = {"max_retries": 0}
+# `max_retries` on the client came after 5.17.0, the oldest supported release (it retries per request there).
+NO_RETRIES: dict[str, Any] = (
+    {"max_retries": 0} if "max_retries" in inspect.signature(cohere.ClientV2.__init__).parameters else {}
+)
 
 MODEL = "command-a-03-2025"
 MESSAGES = [

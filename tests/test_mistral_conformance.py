@@ -11,21 +11,8 @@ import importlib
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
+import conformance_support as conformance
 import pytest
-from conformance_support import (
-    FAILURES,
-    FAULT_HEADERS,
-    MESSAGES,
-    AppStreams,
-    CallSpan,
-    UserError,
-    endings_for,
-    fake_provider_fixture,
-    instrument_fixture,
-    outcome_of_error,
-    same_as_uninstrumented,
-    same_as_uninstrumented_async,
-)
 
 # 3.x moved the SDK under `mistralai.client` (and onto httpx2); 1.x keeps it at the top level, on httpx, with its
 # errors in `mistralai.models` and (before `EventStream` existed) streams returned as plain generators.
@@ -58,8 +45,8 @@ def _make_instrumentor() -> Any:
     return MistralInstrumentor()
 
 
-mistral_fake = fake_provider_fixture("mistral_fake", "mistral")
-instrument_mistral = instrument_fixture("instrument_mistral", _make_instrumentor, "mistral_ai")
+mistral_fake = conformance.fake_provider_fixture("mistral_fake", "mistral")
+instrument_mistral = conformance.instrument_fixture("instrument_mistral", _make_instrumentor, "mistral_ai")
 
 # `with stream:` needs `EventStream`; 1.1.0 (the oldest supported release) streams plain generators. The marker
 # deselects these endings for the oldest matrix run.
@@ -70,7 +57,7 @@ def _cases() -> list[Any]:
     return [
         pytest.param(style, ending, marks=[pytest.mark.mistral_modern] if ending in CONTEXT_MANAGER_ENDINGS else [])
         for style in STYLES
-        for ending in endings_for(style == "stream")
+        for ending in conformance.endings_for(style == "stream")
     ]
 
 
@@ -78,13 +65,13 @@ def _request(style: str, ending: str) -> dict[str, Any]:
     if style == "embeddings":
         kwargs: dict[str, Any] = {"model": EMBED_MODEL, "inputs": ["token accounting", "cost"]}
     else:
-        kwargs = {"model": MODEL, "messages": MESSAGES}
+        kwargs = {"model": MODEL, "messages": conformance.MESSAGES}
     return kwargs
 
 
 def _client(fake: Any, ending: str) -> Mistral:
     """The faults ride on client-wide headers: 1.1.0 has no per-call `http_headers`."""
-    headers = FAULT_HEADERS.get(ending, {})
+    headers = conformance.FAULT_HEADERS.get(ending, {})
     return Mistral(
         api_key="test-key",
         server_url=f"{fake.base_url}/mistral",
@@ -94,11 +81,13 @@ def _client(fake: Any, ending: str) -> Mistral:
 
 
 # 1.1.0 streams plain async generators, ended by `aclose()`; `EventStreamAsync` ends by `close()`.
-STREAMS = AppStreams(lambda item: item.model_dump(), aclose="aclose" if EventStreamAsync is AsyncGenerator else "close")
+STREAMS = conformance.AppStreams(
+    lambda item: item.model_dump(), aclose="aclose" if EventStreamAsync is AsyncGenerator else "close"
+)
 
 # 1.1.0 fails a streamed request's HTTP error with `httpx.ResponseNotRead` (it reads the body it did not load):
 # an SDK bug the application gets either way, so it is an outcome like any other.
-CAUGHT = (*SDK_ERRORS, sdk_httpx.HTTPError, sdk_httpx.ResponseNotRead, UserError)
+CAUGHT = (*SDK_ERRORS, sdk_httpx.HTTPError, sdk_httpx.ResponseNotRead, conformance.UserError)
 
 
 # --- sync -------------------------------------------------------------------------------------------------
@@ -113,7 +102,7 @@ def run_sync(client: Mistral, style: str, ending: str) -> tuple[Any, ...]:
         assert isinstance(stream, EventStream)
         return ("ok", STREAMS.consume(stream, ending))
     except CAUGHT as error:
-        return outcome_of_error(error)
+        return conformance.outcome_of_error(error)
 
 
 # --- async ------------------------------------------------------------------------------------------------
@@ -128,17 +117,16 @@ async def run_async(client: Mistral, style: str, ending: str) -> tuple[Any, ...]
         assert isinstance(stream, EventStreamAsync)
         return ("ok", await STREAMS.consume_async(stream, ending))
     except CAUGHT as error:
-        return outcome_of_error(error)
+        return conformance.outcome_of_error(error)
 
 
 # --- the matrix -------------------------------------------------------------------------------------------
 def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]) -> None:
     model = EMBED_MODEL if style == "embeddings" else MODEL
     operation = "embeddings" if style == "embeddings" else "chat"
-    call = CallSpan.only_one(pipeline, name=f"{operation} {model}", provider="mistral_ai")
+    call = conformance.CallSpan.only_one(pipeline, operation=operation, model=model, provider="mistral_ai")
     attributes = call.attributes
-    assert attributes["gen_ai.operation.name"] == operation
-    if ending in FAILURES:
+    if ending in conformance.FAILURES:
         call.check_failed(outcome)
         return
     call.check_not_failed(streaming=style == "stream", ending=ending)
@@ -158,13 +146,15 @@ def _check_span(pipeline: Any, style: str, ending: str, outcome: tuple[Any, ...]
 
 @pytest.mark.parametrize(("style", "ending"), _cases())
 def test_sync_matrix(mistral_fake: Any, pipeline: Any, instrument_mistral: Any, style: str, ending: str) -> None:
-    actual = same_as_uninstrumented(lambda: run_sync(_client(mistral_fake, ending), style, ending), instrument_mistral)
+    actual = conformance.same_as_uninstrumented(
+        lambda: run_sync(_client(mistral_fake, ending), style, ending), instrument_mistral
+    )
     _check_span(pipeline, style, ending, actual)
 
 
 @pytest.mark.parametrize(("style", "ending"), _cases())
 def test_async_matrix(mistral_fake: Any, pipeline: Any, instrument_mistral: Any, style: str, ending: str) -> None:
-    actual = same_as_uninstrumented_async(
+    actual = conformance.same_as_uninstrumented_async(
         lambda: run_async(_client(mistral_fake, ending), style, ending), instrument_mistral
     )
     _check_span(pipeline, style, ending, actual)

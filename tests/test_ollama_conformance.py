@@ -10,23 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import conformance_support as conformance
 import httpx
 import ollama
 import pytest
-from conformance_support import (
-    FAILURES,
-    FAULT_HEADERS,
-    MESSAGES,
-    AppStreams,
-    CallSpan,
-    UserError,
-    endings_for,
-    fake_provider_fixture,
-    instrument_fixture,
-    outcome_of_error,
-    same_as_uninstrumented,
-    same_as_uninstrumented_async,
-)
 
 from otel_tokenomics.instrumentation.ollama import OllamaInstrumentor
 
@@ -34,11 +21,11 @@ MODEL = "llama3.2"
 OPERATIONS = ("chat", "generate")
 STYLES = ("plain", "stream")
 STREAM_ENDINGS = ("early_close", "break_in_loop", "gc_unconsumed", "user_exception")
-OLLAMA_FAULT_HEADERS = {**FAULT_HEADERS, "http_4xx": {"x-fake-status": "404"}}
+OLLAMA_FAULT_HEADERS = {**conformance.FAULT_HEADERS, "http_4xx": {"x-fake-status": "404"}}
 SPAN_OPERATION = {"chat": "chat", "generate": "text_completion"}
 
-ollama_fake = fake_provider_fixture("ollama_fake", "ollama")
-instrument_ollama = instrument_fixture("instrument_ollama", OllamaInstrumentor, "ollama")
+ollama_fake = conformance.fake_provider_fixture("ollama_fake", "ollama")
+instrument_ollama = conformance.instrument_fixture("instrument_ollama", OllamaInstrumentor, "ollama")
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -46,18 +33,18 @@ def _cases() -> list[tuple[str, str, str]]:
         (operation, style, ending)
         for operation in OPERATIONS
         for style in STYLES
-        for ending in endings_for(style == "stream", STREAM_ENDINGS)
+        for ending in conformance.endings_for(style == "stream", STREAM_ENDINGS)
     ]
 
 
 def _call(client: Any, operation: str, style: str) -> Any:
     if operation == "chat":
-        return client.chat(MODEL, messages=MESSAGES, stream=style == "stream")
+        return client.chat(MODEL, messages=conformance.MESSAGES, stream=style == "stream")
     return client.generate(MODEL, "Say something about token accounting.", stream=style == "stream")
 
 
-STREAMS = AppStreams(lambda item: item.model_dump(), enter=None, aclose="aclose")
-CAUGHT = (ollama.ResponseError, ConnectionError, httpx.HTTPError, UserError)
+STREAMS = conformance.AppStreams(lambda item: item.model_dump(), enter=None, aclose="aclose")
+CAUGHT = (ollama.ResponseError, ConnectionError, httpx.HTTPError, conformance.UserError)
 
 
 def run_sync(client: ollama.Client, operation: str, style: str, ending: str) -> tuple[Any, ...]:
@@ -67,7 +54,7 @@ def run_sync(client: ollama.Client, operation: str, style: str, ending: str) -> 
             return ("ok", STREAMS.dump(result))
         return ("ok", STREAMS.consume(result, ending))
     except CAUGHT as error:
-        return outcome_of_error(error)
+        return conformance.outcome_of_error(error)
 
 
 async def run_async(client: ollama.AsyncClient, operation: str, style: str, ending: str) -> tuple[Any, ...]:
@@ -77,13 +64,13 @@ async def run_async(client: ollama.AsyncClient, operation: str, style: str, endi
             return ("ok", STREAMS.dump(result))
         return ("ok", await STREAMS.consume_async(result, ending))
     except CAUGHT as error:
-        return outcome_of_error(error)
+        return conformance.outcome_of_error(error)
 
 
 # --- the matrix -------------------------------------------------------------------------------------------
 def _check_span(pipeline: Any, operation: str, style: str, ending: str, outcome: tuple[Any, ...]) -> None:
-    call = CallSpan.only_one(pipeline, name=f"{SPAN_OPERATION[operation]} {MODEL}", provider="ollama")
-    if ending in FAILURES:
+    call = conformance.CallSpan.only_one(pipeline, operation=SPAN_OPERATION[operation], model=MODEL, provider="ollama")
+    if ending in conformance.FAILURES:
         call.check_failed(outcome)
         return
     call.check_not_failed(streaming=style == "stream", ending=ending)
@@ -109,7 +96,7 @@ def test_sync_matrix(
         client = ollama.Client(host=ollama_fake.base_url, headers=OLLAMA_FAULT_HEADERS.get(ending))
         return run_sync(client, operation, style, ending)
 
-    _check_span(pipeline, operation, style, ending, same_as_uninstrumented(run, instrument_ollama))
+    _check_span(pipeline, operation, style, ending, conformance.same_as_uninstrumented(run, instrument_ollama))
 
 
 @pytest.mark.parametrize(("operation", "style", "ending"), _cases())
@@ -120,4 +107,4 @@ def test_async_matrix(
         client = ollama.AsyncClient(host=ollama_fake.base_url, headers=OLLAMA_FAULT_HEADERS.get(ending))
         return await run_async(client, operation, style, ending)
 
-    _check_span(pipeline, operation, style, ending, same_as_uninstrumented_async(run, instrument_ollama))
+    _check_span(pipeline, operation, style, ending, conformance.same_as_uninstrumented_async(run, instrument_ollama))
