@@ -177,17 +177,7 @@ class BudgetGuard:
     def _price(self, invocation: Any, usage: Usage, when: float) -> float:
         if self.price_book is None:
             return 0.0
-        cost = self.price_book.cost(
-            usage,
-            provider=invocation.provider,
-            model=invocation.response_model,
-            request_model=invocation.request_model,
-            server_address=invocation.server_address,
-            service_tier=invocation.service_tier,
-            when=when,
-            self_hosted=invocation.self_hosted,
-        )
-        return cost.amount or 0.0
+        return invocation.price(self.price_book, usage, when).amount or 0.0
 
     def _reserve(
         self, invocation: Any, kwargs: dict[str, Any], state: _CallState, budget: Budget, series: str

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from otel_tokenomics.instrumentation.core.spec import Endpoint, StreamReader
     from otel_tokenomics.instrumentation.core.telemetry import Telemetry
+    from otel_tokenomics.semconv.prices import PriceBook
     from otel_tokenomics.semconv.prices.cost import Cost
     from otel_tokenomics.semconv.usage import Usage
 
@@ -110,6 +111,19 @@ class Invocation:
             self.absorbed = [usage]
         else:
             self.absorbed.append(usage)
+
+    def price(self, price_book: PriceBook, usage: Usage, when: float | None = None) -> Cost:
+        """`usage` priced as this call's (provider, models, address, tier); `when` defaults to its start."""
+        return price_book.cost(
+            usage,
+            provider=self.provider,
+            model=self.response_model,
+            request_model=self.request_model,
+            server_address=self.server_address,
+            service_tier=self.service_tier,
+            when=self.started_epoch if when is None else when,
+            self_hosted=self.self_hosted,
+        )
 
     def on_chunk(self, chunk: Any) -> bool:
         """Feed one stream chunk to the reader; True means hide it from the caller. Never raises."""

@@ -188,11 +188,11 @@ class Telemetry:
         if absorbed is not None and len(absorbed) > 1:
             # Each round trip is billed on its own: a tier (Gemini's >200k prompt rate) applies per request,
             # never to the sum of them.
-            cost = _sum_costs([self._price(invocation, usage) for usage in absorbed])
+            cost = _sum_costs([invocation.price(self.price_book, usage) for usage in absorbed])
         elif invocation.provider_cost is not None:
             cost = Cost.reported_by_provider(invocation.provider_cost)
         else:
-            cost = self._price(invocation, invocation.usage or _NO_USAGE)
+            cost = invocation.price(self.price_book, invocation.usage or _NO_USAGE)
         invocation.cost = cost
         attributes.update(cost.span_attributes())
         amount = cost.amount
@@ -205,18 +205,6 @@ class Telemetry:
         cost_attributes = metric_set.with_currency(cost.currency)
         self.cost_histogram.record(amount, cost_attributes)
         self.cost_totals.add((metric_set.key, cost.currency), cost_attributes, amount)
-
-    def _price(self, invocation: Invocation, usage: Usage) -> Cost:
-        return self.price_book.cost(
-            usage,
-            provider=invocation.provider,
-            model=invocation.response_model,
-            request_model=invocation.request_model,
-            server_address=invocation.server_address,
-            service_tier=invocation.service_tier,
-            when=invocation.started_epoch,
-            self_hosted=invocation.self_hosted,
-        )
 
     def _content(self, invocation: Invocation, span: Any, attributes: dict[str, Any]) -> None:
         """Prompts and completions, only when the user opted in; serialized once, here."""

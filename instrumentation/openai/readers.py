@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_tokenomics.instrumentation.chat_completions import ChatCompletionStreamReader
 from otel_tokenomics.instrumentation.core import Invocation
 from otel_tokenomics.instrumentation.openai import content
 from otel_tokenomics.instrumentation.openai.hosts import client_destination
@@ -181,16 +182,13 @@ def read_chat_response(invocation: Invocation, response: Any) -> None:
         invocation.output_messages = content.chat_output(choices)
 
 
-class ChatStreamReader:
-    """Chat and legacy-completion chunks: identity from the first, usage from the last, text only if captured."""
+class ChatStreamReader(ChatCompletionStreamReader):
+    """Chat and legacy-completion chunks: identity from the first, usage from the last, text only if captured.
 
-    __slots__ = ("finish_reasons", "invocation", "texts")
+    Reads typed SDK chunks by attribute (the hot path of the most used SDK); closing is the shared reader's."""
+
+    __slots__ = ()
     text_of = staticmethod(lambda choice: _field(_field(choice, "delta"), "content"))
-
-    def __init__(self, invocation: Invocation) -> None:
-        self.invocation = invocation
-        self.finish_reasons: dict[int, str] = {}
-        self.texts: dict[int, list[str]] = {}
 
     def feed(self, chunk: Any) -> bool:
         invocation = self.invocation
@@ -210,15 +208,6 @@ class ChatStreamReader:
             _read_usage(invocation, usage, _chat_usage)
             return not choices
         return False
-
-    def close(self) -> None:
-        invocation = self.invocation
-        reasons = [self.finish_reasons[index] for index in sorted(self.finish_reasons)]
-        if reasons:
-            invocation.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-        if invocation.capture_content and self.texts:
-            texts = ["".join(self.texts[index]) for index in sorted(self.texts)]
-            invocation.output_messages = content.text_output(texts, reasons)
 
 
 # --- legacy completions ------------------------------------------------------------------------------------
