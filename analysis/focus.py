@@ -121,17 +121,6 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _usage(attributes: dict[str, Any]) -> Usage:
-    return Usage.from_inclusive(
-        attributes.get(attr.GEN_AI_USAGE_INPUT_TOKENS),
-        attributes.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS),
-        cache_read_tokens=attributes.get(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-        cache_write_tokens=attributes.get(attr.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-        cache_write_1h_tokens=attributes.get(attr.TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS),
-        reasoning_tokens=attributes.get(attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-    )
-
-
 _Four = tuple[Decimal, Decimal, Decimal, Decimal]
 # (billing currency, price source, per-class amounts or the reason they cannot be split)
 _Amounts = tuple[str, str, _Four | str]
@@ -167,7 +156,7 @@ class CallPricer:
         if call is None or call.failed:
             return None
         attributes = record.attributes
-        usage = _usage(attributes)
+        usage = Usage.from_span_attributes(attributes)
         reason = _text(attributes.get(attr.TOKENOMICS_COST_UNPRICED_REASON))
         request = {
             "provider": _text(attributes.get(attr.GEN_AI_PROVIDER_NAME) or attributes.get(attr.GEN_AI_SYSTEM)),

@@ -21,14 +21,8 @@ from otel_tokenomics.semconv.attributes import (
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_MODEL,
     GEN_AI_SYSTEM,
-    GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-    GEN_AI_USAGE_INPUT_TOKENS,
-    GEN_AI_USAGE_OUTPUT_TOKENS,
-    GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
     OPENAI_RESPONSE_SERVICE_TIER,
     SERVER_ADDRESS,
-    TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS,
     CostStatus,
     UnpricedReason,
 )
@@ -73,14 +67,7 @@ class SpanPricer:
         if call is None or not self._reprice or not call.unpriced or call.unpriced_reason not in _REPRICEABLE:
             return call
         attributes = record.attributes
-        usage = Usage.from_inclusive(
-            attributes.get(GEN_AI_USAGE_INPUT_TOKENS),
-            attributes.get(GEN_AI_USAGE_OUTPUT_TOKENS),
-            cache_read_tokens=attributes.get(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            cache_write_tokens=attributes.get(GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-            cache_write_1h_tokens=attributes.get(TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS),
-            reasoning_tokens=attributes.get(GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-        )
+        usage = Usage.from_span_attributes(attributes)
         provider = attributes.get(GEN_AI_PROVIDER_NAME) or attributes.get(GEN_AI_SYSTEM)
         cost = self.book.cost(
             usage,

@@ -15,6 +15,7 @@ they cannot disagree with the totals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from otel_tokenomics.semconv import attributes as attr
@@ -142,6 +143,20 @@ class Usage:
     @property
     def is_empty(self) -> bool:
         return self.input_tokens == 0 and self.output_tokens == 0
+
+    @classmethod
+    def from_span_attributes(cls, attributes: Mapping[str, object]) -> Usage:
+        """The usage a span in the conventions' names reports (the inverse of `span_attributes`): what a report
+        prices when the span carries tokens but no cost."""
+        get = attributes.get
+        return cls.from_inclusive(
+            get(attr.GEN_AI_USAGE_INPUT_TOKENS),
+            get(attr.GEN_AI_USAGE_OUTPUT_TOKENS),
+            cache_read_tokens=get(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            cache_write_tokens=get(attr.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+            cache_write_1h_tokens=get(attr.TOKENOMICS_USAGE_CACHE_WRITE_1H_TOKENS),
+            reasoning_tokens=get(attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+        )
 
     def span_attributes(self) -> dict[str, int]:
         """The conventions' token attributes plus our uncached-input bucket; zero subsets are left out."""

@@ -86,3 +86,9 @@ def test_span_attributes_follow_the_conventions() -> None:
         "gen_ai.usage.reasoning.output_tokens": 50,
     }
     assert "gen_ai.usage.cache_read.input_tokens" not in Usage.from_inclusive(5, 5).span_attributes()
+
+
+def test_usage_read_back_from_span_attributes_is_the_usage_written() -> None:
+    """A report prices spans from their token attributes: reading them back must give the same usage."""
+    usage = Usage.from_exclusive(1000, 300, cache_read_tokens=400, cache_write_tokens=200, cache_write_1h_tokens=50)
+    assert Usage.from_span_attributes(usage.span_attributes()) == usage
